@@ -1,0 +1,27 @@
+"""The actors that start runs and execute their steps: thin wrappers over `actors.driver`."""
+
+from __future__ import annotations
+
+import dramatiq
+
+from actors import driver
+
+#: A step may run this long before dramatiq interrupts it; below RabbitMQ's 30 min
+#: consumer_timeout, so a slow step fails cleanly instead of being redelivered.
+STEP_TIME_LIMIT_MS = 20 * 60 * 1000
+
+
+@dramatiq.actor(queue_name="runs", max_retries=5, time_limit=STEP_TIME_LIMIT_MS)
+def start_run(run_id: str) -> None:
+    """Start a PENDING run: RUNNING, first step started, and as many steps as are cheap."""
+    driver.start(run_id, _hand_off)
+
+
+@dramatiq.actor(queue_name="steps", max_retries=5, time_limit=STEP_TIME_LIMIT_MS)
+def execute_step(run_id: str, step_run_id: str, step_index: int, attempt: int) -> None:
+    """Execute a step run's attempt, if the run is still there (the fence), and go on."""
+    driver.resume(run_id, step_run_id, attempt, _hand_off)
+
+
+def _hand_off(run_id: str, step_run_id: str, step_index: int, attempt: int) -> None:
+    execute_step.send(run_id, step_run_id, step_index, attempt)

@@ -1,0 +1,52 @@
+"""The task step: call the Python handler registered under `handler` as `fn(ctx, config)`."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from actors.registry import NonRetryableError, UnknownHandler, get_handler
+from actors.steps.context import StepContext
+from actors.steps.outcomes import Completed, Failed, Outcome
+
+logger = logging.getLogger(__name__)
+
+
+def run_task(step: dict, ctx: StepContext) -> Outcome:
+    try:
+        handler = get_handler(step["handler"])
+    except UnknownHandler:
+        return Failed(
+            "HANDLER_NOT_FOUND",
+            f"no task handler is registered as {step['handler']!r} in this worker",
+            {"handler": step["handler"]},
+            retryable=False,
+        )
+    try:
+        result = handler(ctx, dict(step.get("config") or {}))
+    except NonRetryableError as exc:
+        return Failed("TASK_FAILED", str(exc) or type(exc).__name__, _describe(exc), False)
+    except Exception as exc:
+        logger.info("task handler %r raised in run %s", step["handler"], ctx.run_id, exc_info=True)
+        return Failed("TASK_FAILED", str(exc) or type(exc).__name__, _describe(exc), True)
+    if result is None:
+        result = {}
+    if not isinstance(result, dict):
+        return Failed(
+            "TASK_INVALID_RESULT",
+            f"handler {step['handler']!r} returned {type(result).__name__}, not a dict",
+            retryable=False,
+        )
+    try:
+        json.dumps(result)
+    except (TypeError, ValueError) as exc:
+        return Failed(
+            "TASK_INVALID_RESULT",
+            f"handler {step['handler']!r} returned a value that is not JSON: {exc}",
+            retryable=False,
+        )
+    return Completed(updates=result)
+
+
+def _describe(exc: Exception) -> dict:
+    return {"exceptionType": type(exc).__name__}

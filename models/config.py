@@ -1,0 +1,73 @@
+"""Every setting Stevora reads from the environment, read once, here.
+
+Defaults work on a development machine with PostgreSQL and RabbitMQ on localhost.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"environment variable {name} must be an integer, got {raw!r}") from None
+
+
+def _list(name: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in os.environ.get(name, "").split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    #: PostgreSQL URL; the database is created by `stevora migrate` when missing.
+    database_url: str
+    #: Connections one process keeps in its pool.
+    database_pool_size: int
+    #: Longest a single SQL statement may run, in milliseconds.
+    statement_timeout_ms: int
+    #: RabbitMQ URL the workers consume from and the API publishes to.
+    broker_url: str
+    #: Token that guards `POST /v1/workspaces`; unset disables that endpoint.
+    admin_token: str | None
+    #: Modules imported at start-up so their task handlers register themselves.
+    handler_modules: tuple[str, ...]
+    #: HTTP port the web process binds.
+    port: int
+    #: gunicorn worker processes and threads per process.
+    web_processes: int
+    web_threads: int
+    #: dramatiq worker processes and threads per process.
+    worker_processes: int
+    worker_threads: int
+    #: How many steps one actor call may run back to back, and for how long (ms).
+    inline_step_limit: int
+    inline_time_budget_ms: int
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            database_url=os.environ.get(
+                "DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/stevora"
+            ),
+            database_pool_size=_int("DATABASE_POOL_SIZE", 20),
+            statement_timeout_ms=_int("DATABASE_STATEMENT_TIMEOUT_MS", 30_000),
+            broker_url=os.environ.get("BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"),
+            admin_token=os.environ.get("ADMIN_TOKEN") or None,
+            handler_modules=_list("STEVORA_HANDLERS"),
+            port=_int("PORT", 8000),
+            web_processes=_int("WEB_CONCURRENCY", 2),
+            web_threads=_int("WEB_THREADS", 8),
+            worker_processes=_int("STEVORA_WORKER_PROCESSES", 2),
+            worker_threads=_int("STEVORA_WORKER_THREADS", 8),
+            inline_step_limit=_int("STEVORA_INLINE_STEP_LIMIT", 50),
+            inline_time_budget_ms=_int("STEVORA_INLINE_TIME_BUDGET_MS", 200),
+        )
+
+
+settings = Settings.from_env()

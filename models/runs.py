@@ -1,0 +1,67 @@
+"""Workflow runs, their step runs and their event log.
+
+Only `models.transitions` changes a run's or a step run's status or version.
+"""
+
+from __future__ import annotations
+
+import peewee
+
+from models.base import BaseModel, utcnow
+from models.definitions import WorkflowDefinition
+from models.workspaces import Workspace
+
+
+class WorkflowRun(BaseModel):
+    workspace = peewee.ForeignKeyField(Workspace, backref="runs", on_delete="CASCADE")
+    definition = peewee.ForeignKeyField(WorkflowDefinition, backref="runs", on_delete="RESTRICT")
+    status = peewee.CharField(max_length=20, index=True)
+    current_step_index = peewee.IntegerField(null=True)
+    current_step_name = peewee.CharField(max_length=100, null=True)
+    input = peewee.JSONField(default=dict)
+    state = peewee.JSONField(default=dict)
+    output = peewee.JSONField(null=True)
+    error = peewee.JSONField(null=True)
+    total_cost_cents = peewee.DecimalField(max_digits=16, decimal_places=6, default=0)
+    #: Step runs started so far, loops included: bounded by the step limit.
+    steps_executed = peewee.IntegerField(default=0)
+    started_at = peewee.DateTimeField(null=True)
+    completed_at = peewee.DateTimeField(null=True)
+    failed_at = peewee.DateTimeField(null=True)
+    cancelled_at = peewee.DateTimeField(null=True)
+    #: When the clock should next look at this run (a timer, a retry, a timeout).
+    next_run_at = peewee.DateTimeField(null=True, index=True)
+    idempotency_key = peewee.CharField(max_length=255, null=True)
+    #: Optimistic-lock counter: one more for every event the run records.
+    version = peewee.IntegerField(default=0)
+    created_at = peewee.DateTimeField(default=utcnow)
+    updated_at = peewee.DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = (
+            (("workspace", "idempotency_key"), True),
+            (("workspace", "created_at"), False),
+        )
+
+
+class StepRun(BaseModel):
+    run = peewee.ForeignKeyField(WorkflowRun, backref="step_runs", on_delete="CASCADE")
+    step_index = peewee.IntegerField()
+    step_name = peewee.CharField(max_length=100)
+    step_type = peewee.CharField(max_length=30)
+    status = peewee.CharField(max_length=20)
+    attempt = peewee.IntegerField(default=1)
+    output = peewee.JSONField(null=True)
+    error = peewee.JSONField(null=True)
+    started_at = peewee.DateTimeField(null=True)
+    completed_at = peewee.DateTimeField(null=True)
+    duration_ms = peewee.IntegerField(null=True)
+    created_at = peewee.DateTimeField(default=utcnow)
+
+
+class RunEvent(BaseModel):
+    run = peewee.ForeignKeyField(WorkflowRun, backref="events", on_delete="CASCADE")
+    step_run = peewee.ForeignKeyField(StepRun, null=True, on_delete="CASCADE")
+    event_type = peewee.CharField(max_length=40)
+    payload = peewee.JSONField(default=dict)
+    created_at = peewee.DateTimeField(default=utcnow)
