@@ -1,0 +1,233 @@
+"""The rules a workflow definition must meet to be stored (SPEC sections 3 and 5).
+
+Definitions are immutable, so everything a worker would choke on later is refused now, every
+problem at once, each named by its path (`steps[3].retry.maxAttempts`).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from typing import Any
+
+from actors.registry import is_registered
+from app.validation import Fields, Problems
+
+#: Fields of the definition itself.
+DEFINITION_FIELDS = frozenset({"name", "version", "description", "steps"})
+
+MAX_STEPS = 500
+MAX_STEP_NAME = 100
+
+#: Fields every step may carry, whatever its type.
+COMMON_FIELDS = frozenset({"type", "name", "retry", "timeoutMs"})
+
+#: Fields each step type adds to the common ones.
+TYPE_FIELDS: dict[str, frozenset[str]] = {
+    "task": frozenset({"handler", "config"}),
+    "wait": frozenset({"durationMs", "untilTimestamp", "signalType"}),
+    "condition": frozenset({"expression", "trueStep", "falseStep"}),
+    "external_event": frozenset({"signalType"}),
+    "approval": frozenset({"contentKey", "prompt", "onReject"}),
+    "llm": frozenset(
+        {
+            "model",
+            "fallbackModels",
+            "systemPrompt",
+            "messages",
+            "temperature",
+            "maxTokens",
+            "responseFormat",
+            "outputSchema",
+            "tools",
+            "maxToolRounds",
+            "guardrails",
+            "outputKey",
+        }
+    ),
+}
+
+STEP_TYPES = tuple(TYPE_FIELDS)
+RETRY_FIELDS = frozenset({"maxAttempts", "backoffMs", "backoffMultiplier"})
+MESSAGE_ROLES = ("system", "user", "assistant")
+GUARDRAIL_TYPES = ("schema_validation", "content_safety", "confidence_threshold")
+GUARDRAIL_ACTIONS = ("warn", "block", "retry_with_feedback")
+
+
+def check_definition(body: dict[str, Any], problems: Problems) -> None:
+    """Note in `problems` every way `body` (a create request) breaks the rules."""
+    fields = Fields(problems, body)
+    fields.only(DEFINITION_FIELDS)
+    fields.string("name", max_length=200)
+    fields.string("version", max_length=50)
+    fields.string("description", min_length=0, max_length=1000, required=False)
+    steps = body.get("steps")
+    if "steps" not in body:
+        problems.add("steps", "is required")
+    elif not isinstance(steps, list):
+        problems.add("steps", "must be a list")
+    elif not 1 <= len(steps) <= MAX_STEPS:
+        problems.add("steps", f"must have between 1 and {MAX_STEPS} steps")
+    else:
+        _check_steps(steps, problems)
+
+
+def _check_steps(steps: list[Any], problems: Problems) -> None:
+    names = _check_names(steps, problems)
+    for index, step in enumerate(steps):
+        at = f"steps[{index}]"
+        if not isinstance(step, dict):
+            problems.add(at, "must be an object")
+            continue
+        fields = Fields(problems, step, f"{at}.")
+        kind = fields.choice("type", STEP_TYPES)
+        if fields.object("retry", required=False) is not None:
+            _check_retry(Fields(problems, step["retry"], f"{at}.retry."))
+        fields.integer("timeoutMs", minimum=1, required=False)
+        if kind is None:
+            continue
+        fields.only(COMMON_FIELDS | TYPE_FIELDS[kind])
+        _TYPE_CHECKS[kind](fields, names)
+
+
+def _check_names(steps: list[Any], problems: Problems) -> frozenset[str]:
+    """Check each step's name; return the valid names (the targets of jumps)."""
+    seen: dict[str, int] = {}
+    for index, step in enumerate(steps):
+        if not isinstance(step, dict):
+            continue
+        fields = Fields(problems, step, f"steps[{index}].")
+        name = fields.string("name", max_length=MAX_STEP_NAME)
+        if name is None:
+            continue
+        if name in seen:
+            fields.add("name", f"duplicate step name {name!r} (also steps[{seen[name]}])")
+        else:
+            seen[name] = index
+    return frozenset(seen)
+
+
+def _check_retry(retry: Fields) -> None:
+    retry.only(RETRY_FIELDS)
+    retry.integer("maxAttempts", minimum=1, maximum=20, required=False)
+    retry.integer("backoffMs", minimum=100, required=False)
+    retry.number("backoffMultiplier", minimum=1, maximum=10, required=False)
+
+
+def _task(step: Fields, names: frozenset[str]) -> None:
+    handler = step.string("handler")
+    if handler is not None and not is_registered(handler):
+        step.add("handler", f"no task handler is registered as {handler!r}")
+    step.object("config", required=False)
+
+
+def _wait(step: Fields, names: frozenset[str]) -> None:
+    has_duration, has_until = "durationMs" in step.obj, "untilTimestamp" in step.obj
+    if not has_duration and not has_until:
+        step.add("durationMs", "durationMs or untilTimestamp is required")
+    elif has_duration and has_until:
+        step.add("untilTimestamp", "give durationMs or untilTimestamp, not both")
+    step.integer("durationMs", minimum=0, required=False)
+    if has_until and not _is_timestamp(step.obj["untilTimestamp"]):
+        step.add(
+            "untilTimestamp",
+            "must be an ISO-8601 timestamp with a timezone, e.g. 2026-11-28T21:40:32Z",
+        )
+    step.string("signalType", required=False)
+
+
+def _condition(step: Fields, names: frozenset[str]) -> None:
+    expression = step.string("expression")
+    if expression is not None and not expression.strip():
+        step.add("expression", "must not be blank")
+    for name in ("trueStep", "falseStep"):
+        target = step.string(name, required=False)
+        if target is not None and target not in names:
+            step.add(name, f"names no step of this definition: {target!r}")
+
+
+def _external_event(step: Fields, names: frozenset[str]) -> None:
+    step.string("signalType")
+
+
+def _approval(step: Fields, names: frozenset[str]) -> None:
+    step.string("contentKey")
+    step.string("prompt", min_length=0, required=False)
+    step.choice("onReject", ("fail", "continue"), required=False)
+
+
+def _llm(step: Fields, names: frozenset[str]) -> None:
+    step.string("model")
+    _check_messages(step)
+    _string_list(step, "fallbackModels")
+    step.string("systemPrompt", min_length=0, required=False)
+    step.number("temperature", minimum=0, maximum=2, required=False)
+    step.integer("maxTokens", minimum=1, required=False)
+    step.choice("responseFormat", ("text", "json"), required=False)
+    step.object("outputSchema", required=False)
+    _string_list(step, "tools")
+    step.integer("maxToolRounds", minimum=1, maximum=100, required=False)
+    _check_guardrails(step)
+    step.string("outputKey", max_length=MAX_STEP_NAME, required=False)
+
+
+def _check_messages(step: Fields) -> None:
+    messages = step.obj.get("messages")
+    if "messages" not in step.obj:
+        step.add("messages", "is required")
+        return
+    if not isinstance(messages, list) or not messages:
+        step.add("messages", "must be a non-empty list of {role, content}")
+        return
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict):
+            step.add(f"messages[{index}]", "must be an object with role and content")
+            continue
+        fields = Fields(step.problems, message, step.path(f"messages[{index}]."))
+        fields.only(("role", "content"))
+        fields.choice("role", MESSAGE_ROLES)
+        fields.string("content", min_length=0)
+
+
+def _check_guardrails(step: Fields) -> None:
+    guardrails = step.obj.get("guardrails")
+    if "guardrails" not in step.obj:
+        return
+    if not isinstance(guardrails, list):
+        step.add("guardrails", "must be a list")
+        return
+    for index, guardrail in enumerate(guardrails):
+        if not isinstance(guardrail, dict):
+            step.add(f"guardrails[{index}]", "must be an object")
+            continue
+        fields = Fields(step.problems, guardrail, step.path(f"guardrails[{index}]."))
+        fields.choice("type", GUARDRAIL_TYPES)
+        fields.choice("onFailure", GUARDRAIL_ACTIONS, required=False)
+
+
+def _string_list(step: Fields, name: str) -> None:
+    if name not in step.obj:
+        return
+    value = step.obj[name]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        step.add(name, "must be a list of non-empty strings")
+
+
+def _is_timestamp(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        parsed = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return parsed.tzinfo is not None
+
+
+_TYPE_CHECKS: dict[str, Callable[[Fields, frozenset[str]], None]] = {
+    "task": _task,
+    "wait": _wait,
+    "condition": _condition,
+    "external_event": _external_event,
+    "approval": _approval,
+    "llm": _llm,
+}

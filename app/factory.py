@@ -1,0 +1,62 @@
+"""The app factory: middleware, error handling and routes, with collaborators passed in."""
+
+from __future__ import annotations
+
+import dramatiq
+import falcon
+from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+import actors  # Sets up the broker and loads the task handler modules (STEVORA_HANDLERS).
+from app.auth import Authenticator
+from app.database import DatabaseSession
+from app.errors import register_error_handlers
+from app.media import BodyLimits
+from app.resources.api_keys import ApiKeys
+from app.resources.definitions import Definitions
+from app.resources.health import Health
+from app.resources.runs import Runs
+from app.resources.workspaces import CurrentWorkspace, Workspaces
+from models.config import settings
+
+HEALTH_PATH = "/health"
+
+
+def create_app(
+    *,
+    admin_token: str | None = settings.admin_token,
+    broker: RabbitmqBroker | None = None,
+) -> falcon.App:
+    """Build the WSGI app.
+
+    Parameters:
+      admin_token: guards `POST /v1/workspaces`; None disables it (`ADMIN_TOKEN` unset).
+      broker: where `start_run` commands go and what `/health` checks; the actors' broker
+        by default.
+    """
+    broker = broker if broker is not None else actors.broker
+    app = falcon.App(
+        middleware=[
+            DatabaseSession(exempt=(HEALTH_PATH,)),
+            BodyLimits(),
+            Authenticator(admin_token),
+        ],
+    )
+    register_error_handlers(app)
+    _add_routes(app, broker)
+    return app
+
+
+def _add_routes(app: falcon.App, broker: dramatiq.Broker) -> None:
+    app.add_route(HEALTH_PATH, Health(broker.parameters))
+    app.add_route("/v1/workspaces", Workspaces())
+    app.add_route("/v1/workspaces/current", CurrentWorkspace())
+    api_keys = ApiKeys()
+    app.add_route("/v1/api-keys", api_keys)
+    app.add_route("/v1/api-keys/{key_id}", api_keys, suffix="item")
+    definitions = Definitions()
+    app.add_route("/v1/workflow-definitions", definitions)
+    app.add_route("/v1/workflow-definitions/{definition_id}", definitions, suffix="item")
+    runs = Runs(broker)
+    app.add_route("/v1/workflow-runs", runs)
+    app.add_route("/v1/workflow-runs/{run_id}", runs, suffix="item")
+    app.add_route("/v1/workflow-runs/{run_id}/events", runs, suffix="events")

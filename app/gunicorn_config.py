@@ -1,0 +1,19 @@
+"""gunicorn settings for the `web` process, taken from `models.config` like every other setting.
+
+Threads, not gevent: a request borrows a pooled PostgreSQL connection and its thread's broker
+channel, which a green thread per request would multiply.
+"""
+
+from models.config import settings
+
+bind = f"0.0.0.0:{settings.port}"
+worker_class = "gthread"
+workers = settings.web_processes
+threads = settings.web_threads
+#: Seconds a worker gets to finish its requests after SIGTERM before it is killed.
+graceful_timeout = 30
+#: Off by default; turn it on with `--access-logfile -`.
+accesslog = None
+#: No control socket (gunicorn 25+): its one path per user would be taken from each other by
+#: two instances on a machine (the test suite's beside `stevora up`); Stevora needs no gunicornc.
+control_socket_disable = True

@@ -1,0 +1,96 @@
+"""Request bodies: JSON only, at most 1 MiB, refused before they are read when too large.
+
+`BodyLimits` checks the headers of every request; `read_object` reads a body (never more than
+the limit, even without a Content-Length) and returns it as a JSON object.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import falcon
+
+from app.errors import PayloadTooLarge, UnsupportedMediaType, ValidationError
+
+#: Largest request body accepted (SPEC section 1).
+MAX_BODY_BYTES = 1024 * 1024
+
+#: Largest serialized run input, signal payload or state (SPEC section 1).
+MAX_DOCUMENT_BYTES = 256 * 1024
+
+
+class BodyLimits:
+    """Falcon middleware: 413 for a body over the limit, 415 for a body that is not JSON."""
+
+    def __init__(self, max_bytes: int = MAX_BODY_BYTES) -> None:
+        self.max_bytes = max_bytes
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        length = req.content_length
+        if length is not None and length > self.max_bytes:
+            raise PayloadTooLarge(f"the request body must be at most {self.max_bytes} bytes")
+        has_body = bool(length) or req.get_header("Transfer-Encoding") is not None
+        if has_body and not is_json(req.content_type):
+            raise UnsupportedMediaType(
+                "the request body must be JSON (Content-Type: application/json)"
+            )
+
+
+def is_json(content_type: str | None) -> bool:
+    """True for `application/json`, with or without parameters such as a charset."""
+    if not content_type:
+        return False
+    return content_type.split(";", 1)[0].strip().lower() == falcon.MEDIA_JSON
+
+
+def read_object(req: falcon.Request, max_bytes: int = MAX_BODY_BYTES) -> dict[str, Any]:
+    """Read the body as a JSON object; 400 when it is missing, malformed or not an object."""
+    data = _read(req, max_bytes)
+    if not data.strip():
+        raise ValidationError("a JSON object body is required")
+    try:
+        text = data.decode("utf-8")
+        body = json.loads(text, parse_constant=_reject_constant)
+    except ValueError as exc:
+        raise ValidationError(f"the body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise ValidationError("the body must be a JSON object")
+    if "\\u0000" in text and _has_nul(body):
+        raise ValidationError("the body must not contain NUL characters (\\u0000)")
+    return body
+
+
+def serialized_size(document: Any) -> int:
+    """Bytes of a document as compact UTF-8 JSON: what limits on input and state measure."""
+    return len(json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+
+
+def _read(req: falcon.Request, max_bytes: int) -> bytes:
+    if req.content_length is not None:
+        # BodyLimits has already refused a Content-Length over the limit, and
+        # bounded_stream never reads past the Content-Length.
+        return req.bounded_stream.read()
+    if not req.env.get("wsgi.input_terminated"):
+        # Without a length the server must promise the stream ends (chunked
+        # bodies under gunicorn); otherwise reading could block: no body.
+        return b""
+    data = req.stream.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise PayloadTooLarge(f"the request body must be at most {max_bytes} bytes")
+    return data
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _has_nul(value: Any) -> bool:
+    # PostgreSQL text and jsonb cannot hold U+0000.
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False

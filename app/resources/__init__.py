@@ -1,0 +1,1 @@
+"""One module per API resource; each is thin: read the request, call the models, render."""

@@ -1,0 +1,68 @@
+"""POST/GET /v1/workflow-definitions and GET /v1/workflow-definitions/{definition_id}."""
+
+from __future__ import annotations
+
+import falcon
+import peewee
+
+from app import serializers
+from app.definition_rules import check_definition
+from app.errors import Conflict
+from app.lookup import find_in_workspace
+from app.media import read_object
+from app.pagination import Page, paginate
+from app.validation import Problems
+from models.db import db
+from models.definitions import WorkflowDefinition
+from models.ids import new_id
+
+
+class Definitions:
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = read_object(req)
+        problems = Problems()
+        check_definition(body, problems)
+        problems.raise_if_any("the workflow definition is invalid")
+        workspace = req.context.workspace
+        try:
+            with db.atomic():
+                definition = WorkflowDefinition.create(
+                    id=new_id("wfdef"),
+                    workspace=workspace.id,
+                    name=body["name"],
+                    version=body["version"],
+                    description=body.get("description"),
+                    steps=body["steps"],
+                )
+        except peewee.IntegrityError:
+            raise Conflict(
+                f"workflow definition {body['name']!r} version {body['version']!r} already exists"
+            ) from None
+        resp.status = falcon.HTTP_201
+        resp.media = {"success": True, "data": serializers.definition(definition)}
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Newest first; `name` filters on the exact name."""
+        problems = Problems()
+        page = Page.from_request(req, problems)
+        name = req.get_param("name")
+        if name is not None and not 1 <= len(name) <= 200:
+            problems.add("name", "must be between 1 and 200 characters")
+        problems.raise_if_any()
+        query = WorkflowDefinition.select().where(
+            WorkflowDefinition.workspace == req.context.workspace.id
+        )
+        if name is not None:
+            query = query.where(WorkflowDefinition.name == name)
+        query = query.order_by(WorkflowDefinition.created_at.desc(), WorkflowDefinition.id.desc())
+        resp.media = paginate(query, page, serializers.definition)
+
+    def on_get_item(self, req: falcon.Request, resp: falcon.Response, definition_id: str) -> None:
+        definition = find_in_workspace(
+            WorkflowDefinition,
+            "wfdef",
+            definition_id,
+            req.context.workspace,
+            "workflow definition",
+        )
+        resp.media = {"success": True, "data": serializers.definition(definition)}

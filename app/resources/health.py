@@ -1,0 +1,69 @@
+"""GET /health: can this process reach the database and the broker? No auth, no envelope."""
+
+from __future__ import annotations
+
+import copy
+import logging
+
+import falcon
+import peewee
+import pika
+import pika.exceptions
+from playhouse.pool import MaxConnectionsExceeded
+
+from app.auth import Access
+from models.db import db
+
+logger = logging.getLogger(__name__)
+
+#: Seconds the queue check may spend connecting to RabbitMQ.
+QUEUE_TIMEOUT = 2
+
+
+class Health:
+    access = Access.PUBLIC
+
+    def __init__(self, broker_parameters: pika.connection.Parameters | list) -> None:
+        self.broker_parameters = broker_parameters
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        checks = {"database": self._database(), "queue": self._queue()}
+        healthy = all(value == "ok" for value in checks.values())
+        resp.status = falcon.HTTP_200 if healthy else falcon.HTTP_503
+        resp.media = {"status": "ok" if healthy else "degraded", "checks": checks}
+
+    def _database(self) -> str:
+        # The database middleware skips this route: an outage must show here, not fail it.
+        try:
+            opened = db.connect(reuse_if_open=True)
+            try:
+                db.execute_sql("SELECT 1")
+            finally:
+                if opened:
+                    db.close()
+        except (peewee.PeeweeException, MaxConnectionsExceeded) as exc:
+            logger.warning("health: database check failed: %s", exc)
+            return f"error: {type(exc).__name__}"
+        return "ok"
+
+    def _queue(self) -> str:
+        try:
+            connection = pika.BlockingConnection(self._short_parameters())
+            connection.close()
+        except (pika.exceptions.AMQPError, OSError) as exc:
+            logger.warning("health: queue check failed: %r", exc)
+            return f"error: {type(exc).__name__}"
+        return "ok"
+
+    def _short_parameters(self) -> list[pika.connection.Parameters]:
+        given = self.broker_parameters
+        candidates = given if isinstance(given, list) else [given]
+        shortened = []
+        for parameters in candidates:
+            parameters = copy.copy(parameters)
+            parameters.connection_attempts = 1
+            parameters.socket_timeout = QUEUE_TIMEOUT
+            parameters.stack_timeout = QUEUE_TIMEOUT + 1
+            parameters.blocked_connection_timeout = QUEUE_TIMEOUT
+            shortened.append(parameters)
+        return shortened

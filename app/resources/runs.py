@@ -1,0 +1,93 @@
+"""Workflow runs: create (idempotent), list, get one with its step runs, and its event log.
+
+Cancel, resume and retry come with the next issue; their routes do not exist yet (404).
+"""
+
+from __future__ import annotations
+
+import dramatiq
+import falcon
+
+from app import serializers
+from app.errors import PayloadTooLarge
+from app.lookup import find_in_workspace
+from app.media import MAX_DOCUMENT_BYTES, read_object, serialized_size
+from app.pagination import Page, paginate
+from app.run_creation import create_run, publish_start, select_runs
+from app.validation import Fields, Problems
+from models import statuses
+from models.definitions import WorkflowDefinition
+from models.ids import is_id
+from models.runs import RunEvent, StepRun, WorkflowRun
+
+CREATE_FIELDS = ("definitionId", "input", "idempotencyKey")
+
+
+class Runs:
+    def __init__(self, broker: dramatiq.Broker) -> None:
+        self.broker = broker
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """201 with a new PENDING run; 200 with the earlier run when the idempotency key was
+        used before in this workspace (whatever the rest of the body says)."""
+        body = read_object(req)
+        problems = Problems()
+        fields = Fields(problems, body)
+        fields.only(CREATE_FIELDS)
+        definition_id = fields.string("definitionId")
+        run_input = fields.object("input", required=False) or {}
+        key = fields.string("idempotencyKey", max_length=255, required=False)
+        problems.raise_if_any()
+        if serialized_size(run_input) > MAX_DOCUMENT_BYTES:
+            raise PayloadTooLarge(f"input must be at most {MAX_DOCUMENT_BYTES} bytes as JSON")
+        workspace = req.context.workspace
+        definition = find_in_workspace(
+            WorkflowDefinition, "wfdef", definition_id, workspace, "workflow definition"
+        )
+        run, created = create_run(workspace, definition, run_input, key)
+        # Committed by now. A repeat of a run still PENDING re-sends: the actor is fenced.
+        if run.status == statuses.PENDING:
+            publish_start(self.broker, run.id)
+        resp.status = falcon.HTTP_201 if created else falcon.HTTP_200
+        resp.media = {"success": True, "data": serializers.run(run)}
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Newest first; filters `status` and `definitionId`."""
+        problems = Problems()
+        page = Page.from_request(req, problems)
+        status = Fields(problems, req.params).choice(
+            "status", statuses.RUN_STATUSES, required=False
+        )
+        definition_id = req.get_param("definitionId")
+        if definition_id is not None and not is_id(definition_id, "wfdef"):
+            problems.add("definitionId", "must be a workflow definition id (wfdef_...)")
+        problems.raise_if_any()
+        query = select_runs().where(WorkflowRun.workspace == req.context.workspace.id)
+        if status is not None:
+            query = query.where(WorkflowRun.status == status)
+        if definition_id is not None:
+            query = query.where(WorkflowRun.definition == definition_id)
+        query = query.order_by(WorkflowRun.created_at.desc(), WorkflowRun.id.desc())
+        resp.media = paginate(query, page, serializers.run)
+
+    def on_get_item(self, req: falcon.Request, resp: falcon.Response, run_id: str) -> None:
+        run = self._find(req, run_id)
+        steps = StepRun.select().where(StepRun.run == run.id).order_by(StepRun.id)
+        data = serializers.run(run)
+        data["stepRuns"] = [serializers.step_run(step) for step in steps]
+        resp.media = {"success": True, "data": data}
+
+    def on_get_events(self, req: falcon.Request, resp: falcon.Response, run_id: str) -> None:
+        """Oldest first, in the order they were written."""
+        problems = Problems()
+        page = Page.from_request(req, problems)
+        problems.raise_if_any()
+        run = self._find(req, run_id)
+        query = RunEvent.select().where(RunEvent.run == run.id).order_by(RunEvent.id)
+        resp.media = paginate(query, page, serializers.event)
+
+    @staticmethod
+    def _find(req: falcon.Request, run_id: str) -> WorkflowRun:
+        return find_in_workspace(
+            WorkflowRun, "wfrun", run_id, req.context.workspace, "workflow run", select_runs()
+        )

@@ -1,0 +1,127 @@
+"""The wire format: camelCase fields, string ids, ISO-8601 UTC timestamps with milliseconds."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from typing import Any
+
+from models.definitions import WorkflowDefinition
+from models.runs import RunEvent, StepRun, WorkflowRun
+from models.workspaces import ApiKey, Workspace
+
+
+def timestamp(value: datetime.datetime | None) -> str | None:
+    """`2026-11-28T21:40:32.123Z` from a naive UTC (or aware) datetime."""
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(datetime.UTC).replace(tzinfo=None)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def cents(value: Decimal | int | None) -> float | int:
+    """A cost in cents as a JSON number: an integer when whole, else a float."""
+    if value is None:
+        return 0
+    value = Decimal(value)
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def workspace(ws: Workspace) -> dict[str, Any]:
+    return {
+        "id": ws.id,
+        "name": ws.name,
+        "slug": ws.slug,
+        "createdAt": timestamp(ws.created_at),
+        "updatedAt": timestamp(ws.updated_at),
+    }
+
+
+def api_key(key: ApiKey) -> dict[str, Any]:
+    """A key as listed: never the raw key, never its hash."""
+    return {
+        "id": key.id,
+        "workspaceId": key.workspace_id,
+        "name": key.name,
+        "lastUsedAt": timestamp(key.last_used_at),
+        "revokedAt": timestamp(key.revoked_at),
+        "createdAt": timestamp(key.created_at),
+    }
+
+
+def new_api_key(key: ApiKey, raw_key: str) -> dict[str, Any]:
+    """A key just issued: the only time its raw text is shown."""
+    return {
+        "id": key.id,
+        "workspaceId": key.workspace_id,
+        "name": key.name,
+        "key": raw_key,
+        "createdAt": timestamp(key.created_at),
+    }
+
+
+def definition(d: WorkflowDefinition) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "workspaceId": d.workspace_id,
+        "name": d.name,
+        "version": d.version,
+        "description": d.description,
+        "steps": d.steps,
+        "createdAt": timestamp(d.created_at),
+    }
+
+
+def run(r: WorkflowRun) -> dict[str, Any]:
+    """A run; `r.definition` must be loaded with it (a join), not fetched per row."""
+    return {
+        "id": r.id,
+        "workspaceId": r.workspace_id,
+        "definitionId": r.definition_id,
+        "definition": {"name": r.definition.name, "version": r.definition.version},
+        "status": r.status,
+        "currentStepIndex": r.current_step_index,
+        "currentStepName": r.current_step_name,
+        "input": r.input,
+        "state": r.state,
+        "output": r.output,
+        "error": r.error,
+        "totalCostCents": cents(r.total_cost_cents),
+        "startedAt": timestamp(r.started_at),
+        "completedAt": timestamp(r.completed_at),
+        "failedAt": timestamp(r.failed_at),
+        "cancelledAt": timestamp(r.cancelled_at),
+        "nextRunAt": timestamp(r.next_run_at),
+        "idempotencyKey": r.idempotency_key,
+        "version": r.version,
+        "createdAt": timestamp(r.created_at),
+        "updatedAt": timestamp(r.updated_at),
+    }
+
+
+def step_run(s: StepRun) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "stepIndex": s.step_index,
+        "stepName": s.step_name,
+        "stepType": s.step_type,
+        "status": s.status,
+        "attempt": s.attempt,
+        "output": s.output,
+        "error": s.error,
+        "startedAt": timestamp(s.started_at),
+        "completedAt": timestamp(s.completed_at),
+        "durationMs": s.duration_ms,
+    }
+
+
+def event(e: RunEvent) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "workflowRunId": e.run_id,
+        "stepRunId": e.step_run_id,
+        "eventType": e.event_type,
+        "payload": e.payload,
+        "createdAt": timestamp(e.created_at),
+    }

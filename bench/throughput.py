@@ -1,0 +1,252 @@
+"""Throughput and latency of a running Stevora, measured through its HTTP API.
+
+Not part of the test suite. Start the system in another terminal (`stevora up`), then:
+
+    python bench/throughput.py --runs 500 --steps 10 --concurrency 8
+
+Phase 1 starts `--runs` runs of a `--steps`-step `noop` definition from `--concurrency` client
+threads and reports the create-run API rate, runs/s and steps/s (from the first run's
+createdAt to the last run's completedAt) and create-to-completed latency. Phase 2 does the
+same with one step, for the latency of a single-step run. Timestamps have millisecond
+resolution, so latencies are exact to about 1 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import math
+import os
+import secrets
+import sys
+import threading
+import time
+from dataclasses import dataclass
+
+import requests
+
+#: How long one phase may wait for its runs to complete before giving up, in seconds.
+COMPLETION_TIMEOUT = 300
+
+#: Largest page the runs list serves (SPEC section 1).
+PAGE_SIZE = 100
+
+
+class BenchFailed(Exception):
+    """The benchmark cannot go on; the message says why."""
+
+
+@dataclass
+class PhaseResult:
+    runs: int
+    steps: int
+    create_rate: float
+    wall_seconds: float
+    latencies_ms: list[float]
+
+
+def main() -> int:
+    args = _parser().parse_args()
+    base = args.url.rstrip("/")
+    try:
+        _check_reachable(base)
+        api_key = args.api_key or os.environ.get("STEVORA_API_KEY") or _new_workspace_key()
+        phases = [args.steps] if args.steps == 1 else [args.steps, 1]
+        for steps in phases:
+            print(f"\n{args.runs} runs of {steps} noop step(s), {args.concurrency} client threads")
+            result = run_phase(base, api_key, args.runs, steps, args.concurrency)
+            _report(result)
+    except BenchFailed as exc:
+        print(f"\nbench: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_phase(base: str, api_key: str, runs: int, steps: int, concurrency: int) -> PhaseResult:
+    """Create a definition, start `runs` runs of it, wait for them, and measure."""
+    session = _session(api_key)
+    definition_id = _create_definition(session, base, steps)
+    started = time.monotonic()
+    _create_runs(base, api_key, definition_id, runs, concurrency)
+    create_rate = runs / (time.monotonic() - started)
+    print(f"\rcreated {runs}/{runs} runs at {create_rate:.0f} req/s")
+    completed = _wait_completed(session, base, definition_id, runs)
+    created_at = [_timestamp(run["createdAt"]) for run in completed]
+    completed_at = [_timestamp(run["completedAt"]) for run in completed]
+    return PhaseResult(
+        runs=runs,
+        steps=steps,
+        create_rate=create_rate,
+        wall_seconds=(max(completed_at) - min(created_at)).total_seconds(),
+        latencies_ms=[
+            (done - created).total_seconds() * 1000
+            for created, done in zip(created_at, completed_at, strict=True)
+        ],
+    )
+
+
+def percentile(values: list[float], p: float) -> float:
+    """The nearest-rank percentile `p` (0..100) of `values`."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def _check_reachable(base: str) -> None:
+    try:
+        requests.get(f"{base}/health", timeout=5)
+    except requests.RequestException as exc:
+        raise BenchFailed(
+            f"the Stevora API is unreachable at {base} ({type(exc).__name__}); "
+            "start it with `stevora up`, or pass --url"
+        ) from None
+
+
+def _new_workspace_key() -> str:
+    """A key of a fresh workspace, made directly in the database the system uses."""
+    from models.db import db
+    from models.keys import create_workspace
+
+    slug = f"bench-{int(time.time())}-{secrets.token_hex(3)}"
+    with db.connection_context():
+        workspace, _, raw_key = create_workspace("Benchmark", slug)
+    print(f"created workspace {workspace.id} ({slug}); reuse it with --api-key {raw_key}")
+    return raw_key
+
+
+def _session(api_key: str) -> requests.Session:
+    session = requests.Session()
+    session.headers["x-api-key"] = api_key
+    return session
+
+
+def _call(session: requests.Session, method: str, url: str, **kwargs) -> dict:
+    try:
+        response = session.request(method, url, timeout=30, **kwargs)
+    except requests.RequestException as exc:
+        raise BenchFailed(f"{method} {url} failed: {exc}") from None
+    if response.status_code >= 300:
+        raise BenchFailed(f"{method} {url} answered {response.status_code}: {response.text}")
+    return response.json()
+
+
+def _create_definition(session: requests.Session, base: str, steps: int) -> str:
+    body = {
+        "name": f"bench-{steps}-steps",
+        "version": f"{int(time.time())}-{secrets.token_hex(3)}",
+        "steps": [{"type": "task", "name": f"step-{i}", "handler": "noop"} for i in range(steps)],
+    }
+    return _call(session, "POST", f"{base}/v1/workflow-definitions", json=body)["data"]["id"]
+
+
+def _create_runs(base: str, api_key: str, definition_id: str, runs: int, threads: int) -> None:
+    """POST `runs` runs from `threads` threads, each with its own session."""
+    batch = secrets.token_hex(4)
+    remaining = iter(range(runs))
+    lock = threading.Lock()
+    created = 0
+    errors: list[BenchFailed] = []
+
+    def client() -> None:
+        nonlocal created
+        session = _session(api_key)
+        while not errors:
+            with lock:
+                index = next(remaining, None)
+            if index is None:
+                return
+            body = {
+                "definitionId": definition_id,
+                "input": {"index": index},
+                "idempotencyKey": f"bench-{batch}-{index}",
+            }
+            try:
+                _call(session, "POST", f"{base}/v1/workflow-runs", json=body)
+            except BenchFailed as exc:
+                errors.append(exc)
+                return
+            with lock:
+                created += 1
+                if created % 25 == 0:
+                    print(f"\rcreated {created}/{runs} runs", end="", flush=True)
+
+    workers = [threading.Thread(target=client) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    if errors:
+        raise errors[0]
+
+
+def _wait_completed(
+    session: requests.Session, base: str, definition_id: str, runs: int
+) -> list[dict]:
+    """Poll the runs list until all `runs` runs completed; return them."""
+    deadline = time.monotonic() + COMPLETION_TIMEOUT
+    while True:
+        completed = _count(session, base, definition_id, "COMPLETED")
+        failed = _count(session, base, definition_id, "FAILED")
+        print(f"\rcompleted {completed}/{runs} runs", end="", flush=True)
+        if failed:
+            raise BenchFailed(f"{failed} run(s) FAILED; see GET /v1/workflow-runs?status=FAILED")
+        if completed >= runs:
+            print()
+            return _all_completed(session, base, definition_id)
+        if time.monotonic() > deadline:
+            raise BenchFailed(f"only {completed}/{runs} runs completed in {COMPLETION_TIMEOUT}s")
+        time.sleep(0.2)
+
+
+def _count(session: requests.Session, base: str, definition_id: str, status: str) -> int:
+    params = {"definitionId": definition_id, "status": status, "pageSize": 1}
+    return _call(session, "GET", f"{base}/v1/workflow-runs", params=params)["meta"]["total"]
+
+
+def _all_completed(session: requests.Session, base: str, definition_id: str) -> list[dict]:
+    params = {"definitionId": definition_id, "status": "COMPLETED", "pageSize": PAGE_SIZE}
+    found, page, pages = [], 1, 1
+    while page <= pages:
+        body = _call(session, "GET", f"{base}/v1/workflow-runs", params={**params, "page": page})
+        found.extend(body["data"])
+        pages = body["meta"]["totalPages"]
+        page += 1
+    return found
+
+
+def _timestamp(value: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(value)
+
+
+def _report(result: PhaseResult) -> None:
+    wall = max(result.wall_seconds, 0.001)
+    latencies = result.latencies_ms
+    print(f"  create-run API   {result.create_rate:8.0f} req/s")
+    print(f"  runs completed   {result.runs / wall:8.0f} runs/s   ({wall:.2f} s wall)")
+    print(f"  steps executed   {result.runs * result.steps / wall:8.0f} steps/s")
+    print(
+        f"  create->completed latency  p50 {percentile(latencies, 50):.0f} ms"
+        f"   p99 {percentile(latencies, 99):.0f} ms"
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default="http://127.0.0.1:8000", help="the API's base URL")
+    parser.add_argument(
+        "--api-key", help="an API key (default: env STEVORA_API_KEY, else a new workspace)"
+    )
+    parser.add_argument("--runs", type=_positive, default=500, help="runs per phase")
+    parser.add_argument("--steps", type=_positive, default=10, help="noop steps per run")
+    parser.add_argument("--concurrency", type=_positive, default=8, help="client threads")
+    return parser
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""Small helpers shared by the API tests: error assertions, request bodies, polling."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+#: `2026-11-28T21:40:32.123Z`
+TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+
+
+def assert_error(result, status: int, code: str, *fields: str) -> dict:
+    """Assert `result` is the error envelope with this status and code, naming these fields."""
+    assert result.status_code == status, result.text
+    body = result.json
+    assert body["success"] is False
+    assert set(body) == {"success", "error"}
+    assert body["error"]["code"] == code
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    if fields:
+        named = [item["field"] for item in body["error"]["details"]["fields"]]
+        for field in fields:
+            assert field in named, f"{field} not in {named}"
+    return body["error"]
+
+
+def task_step(name: str, handler: str = "add", **extra: Any) -> dict:
+    return {"type": "task", "name": name, "handler": handler, **extra}
+
+
+def definition_body(**overrides: Any) -> dict:
+    body = {
+        "name": "orders",
+        "version": "1",
+        "description": "adds things up",
+        "steps": [task_step("first", config={"amount": 2}), task_step("second")],
+    }
+    body.update(overrides)
+    return body
+
+
+def create_definition(client, auth: dict, **overrides: Any) -> dict:
+    result = client.simulate_post(
+        "/v1/workflow-definitions", json=definition_body(**overrides), headers=auth
+    )
+    assert result.status_code == 201, result.text
+    return result.json["data"]
+
+
+def create_run(client, auth: dict, definition_id: str, **body: Any):
+    return client.simulate_post(
+        "/v1/workflow-runs", json={"definitionId": definition_id, **body}, headers=auth
+    )
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02):
+    """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(interval)
