@@ -6,6 +6,8 @@ The extension API is fixed: `from actors.registry import task_handler, NonRetrya
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -47,7 +49,12 @@ def is_registered(name: str) -> bool:
 
 
 def load_handler_modules(modules: tuple[str, ...] = settings.handler_modules) -> None:
-    """Import the modules named in `STEVORA_HANDLERS` so their decorators run."""
+    """Import the modules named in `STEVORA_HANDLERS` so their decorators run.
+
+    The working directory is searched too, as gunicorn and dramatiq do, so `stevora` finds them.
+    """
+    if modules and os.getcwd() not in sys.path:
+        sys.path.append(os.getcwd())
     for module in modules:
         importlib.import_module(module)
 

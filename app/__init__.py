@@ -1,5 +1,1 @@
-"""Stevora's HTTP API (Falcon, WSGI)."""
-
-from app.factory import create_app
-
-__all__ = ["create_app"]
+"""Stevora's HTTP API (Falcon, WSGI): `app.factory.create_app`, served as `app.wsgi:application`."""

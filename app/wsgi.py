@@ -1,5 +1,5 @@
 """The WSGI entry point gunicorn serves: `app.wsgi:application`."""
 
-from app import create_app
+from app.factory import create_app
 
 application = create_app()

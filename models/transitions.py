@@ -10,7 +10,10 @@ grows by one for every event, so a run's version always equals the length of its
 from __future__ import annotations
 
 import datetime
+import json
 from typing import Any
+
+import peewee
 
 from models import statuses
 from models.base import utcnow
@@ -50,7 +53,8 @@ class RunChange:
         self.status = run.status
         self.now = utcnow()
         self._fields: dict[str, Any] = {}
-        self._steps: list[tuple[StepRun, bool]] = []
+        #: Step runs this change writes: each with None (a new row) or the columns it changed.
+        self._steps: list[tuple[StepRun, set[str] | None]] = []
         self._events: list[dict[str, Any]] = []
 
     def move(
@@ -98,7 +102,7 @@ class RunChange:
             started_at=self.now,
             created_at=self.now,
         )
-        self._steps.append((step_run, True))
+        self._steps.append((step_run, None))
         self._fields["current_step_index"] = step_index
         self._fields["current_step_name"] = step_name
         self._fields["steps_executed"] = self.run.steps_executed + 1
@@ -116,15 +120,19 @@ class RunChange:
         """Move a step run to `status`, recording `event_type`."""
         if status not in statuses.STEP_MOVES[step_run.status]:
             raise IllegalTransition("step run", step_run.status, status)
-        step_run.status = status
-        for name, value in fields.items():
-            setattr(step_run, name, value)
+        changes = {"status": status, **fields}
         if status in _STEP_FINAL:
-            step_run.completed_at = self.now
-            started = step_run.started_at or self.now
-            step_run.duration_ms = _milliseconds(self.now - started)
-        if not any(existing is step_run for existing, _ in self._steps):
-            self._steps.append((step_run, False))
+            changes["completed_at"] = self.now
+            changes["duration_ms"] = _milliseconds(self.now - (step_run.started_at or self.now))
+        for name, value in changes.items():
+            setattr(step_run, name, value)
+        for existing, columns in self._steps:
+            if existing is step_run:
+                if columns is not None:
+                    columns.update(changes)
+                break
+        else:
+            self._steps.append((step_run, set(changes)))
         return self.event(event_type, {**_step_payload(step_run), **(payload or {})}, step_run)
 
     def event(
@@ -144,7 +152,11 @@ class RunChange:
         return self
 
     def commit(self) -> WorkflowRun:
-        """Write the change in one transaction; raise `RunConflict` if the run moved meanwhile."""
+        """Write the change atomically; raise `RunConflict` if the run moved meanwhile.
+
+        One statement: the fenced run update, and every other write gated on it having matched,
+        so a change costs one round trip (and, outside a transaction, one commit).
+        """
         if not self._events:
             raise ValueError("a run change records at least one event")
         expected = self.run.version
@@ -154,20 +166,90 @@ class RunChange:
             "version": expected + len(self._events),
             "updated_at": self.now,
         }
-        with db.atomic():
-            updated = (
-                WorkflowRun.update({getattr(WorkflowRun, k): v for k, v in fields.items()})
-                .where((WorkflowRun.id == self.run.id) & (WorkflowRun.version == expected))
-                .execute()
-            )
-            if updated != 1:
-                raise RunConflict(f"run {self.run.id} is no longer at version {expected}")
-            for step_run, is_new in self._steps:
-                step_run.save(force_insert=is_new)
-            RunEvent.insert_many(self._events).execute()
+        sql = _Sql()
+        assignments = ", ".join(
+            f"{name} = {sql.bind(WorkflowRun, name, value)}" for name, value in fields.items()
+        )
+        parts = [
+            f"fenced AS (UPDATE workflow_run SET {assignments} WHERE id = "
+            f"{sql.bind(WorkflowRun, 'id', self.run.id)} AND version = "
+            f"{sql.bind(WorkflowRun, 'version', expected)} RETURNING 1)"
+        ]
+        for number, (step_run, columns) in enumerate(self._steps):
+            parts.append(f"step{number} AS ({_step_run_write(sql, step_run, columns)})")
+        names = ("id", "run", "step_run", "event_type", "payload", "created_at")
+        rows = ", ".join(
+            "(" + ", ".join(sql.bind(RunEvent, name, event[name]) for name in names) + ")"
+            for event in self._events
+        )
+        parts.append(
+            f"events AS (INSERT INTO run_event ({', '.join(_columns(RunEvent, names))}) "
+            f"SELECT * FROM (VALUES {rows}) AS v WHERE EXISTS (SELECT 1 FROM fenced))"
+        )
+        statement = "WITH " + ", ".join(parts) + " SELECT count(*) FROM fenced"
+        if db.execute_sql(statement, sql.params).fetchone()[0] != 1:
+            raise RunConflict(f"run {self.run.id} is no longer at version {expected}")
         for name, value in fields.items():
             setattr(self.run, name, value)
         return self.run
+
+
+#: The SQL type each kind of field is cast to, so NULLs and VALUES lists type correctly.
+_CASTS = {
+    peewee.CharField: "text",
+    peewee.TextField: "text",
+    peewee.IntegerField: "integer",
+    peewee.DateTimeField: "timestamp",
+    peewee.DecimalField: "numeric",
+    peewee.JSONField: "jsonb",
+    peewee.ForeignKeyField: "text",
+}
+
+
+class _Sql:
+    """The parameters of one statement, each bound with its field's cast."""
+
+    def __init__(self) -> None:
+        self.params: list[Any] = []
+
+    def bind(self, model: type[peewee.Model], name: str, value: Any) -> str:
+        field = model._meta.fields[name]
+        if isinstance(field, peewee.JSONField) and value is not None:
+            value = json.dumps(value)
+        elif isinstance(value, peewee.Model):
+            value = value.get_id()
+        self.params.append(value)
+        return f"%s::{_CASTS[type(field)]}"
+
+
+def _raw(instance: peewee.Model, name: str) -> Any:
+    """A field's stored value; for a foreign key its id, without loading the row it names."""
+    field = instance._meta.fields[name]
+    if isinstance(field, peewee.ForeignKeyField):
+        return getattr(instance, field.object_id_name)
+    return getattr(instance, name)
+
+
+def _columns(model: type[peewee.Model], names: tuple[str, ...]) -> list[str]:
+    return [model._meta.fields[name].column_name for name in names]
+
+
+def _step_run_write(sql: _Sql, step_run: StepRun, changed: set[str] | None) -> str:
+    """Insert a new step run (`changed` is None) or update the columns that changed."""
+    if changed is None:
+        names = tuple(StepRun._meta.sorted_field_names)
+        values = ", ".join(sql.bind(StepRun, name, _raw(step_run, name)) for name in names)
+        return (
+            f"INSERT INTO step_run ({', '.join(_columns(StepRun, names))}) "
+            f"SELECT {values} WHERE EXISTS (SELECT 1 FROM fenced)"
+        )
+    assignments = ", ".join(
+        f"{name} = {sql.bind(StepRun, name, getattr(step_run, name))}" for name in sorted(changed)
+    )
+    return (
+        f"UPDATE step_run SET {assignments} WHERE id = {sql.bind(StepRun, 'id', step_run.id)} "
+        "AND EXISTS (SELECT 1 FROM fenced)"
+    )
 
 
 def _step_payload(step_run: StepRun) -> dict:

@@ -42,7 +42,7 @@ import falcon.testing  # noqa: E402
 from dramatiq import Worker  # noqa: E402
 
 import actors  # noqa: E402
-from app import create_app  # noqa: E402
+from app.factory import create_app  # noqa: E402
 from models import TABLES  # noqa: E402
 from models.db import db  # noqa: E402
 from models.keys import create_workspace  # noqa: E402

@@ -12,8 +12,8 @@ import psycopg2
 import pytest
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
-from app import create_app
 from app.auth import Access
+from app.factory import create_app
 from app.media import MAX_BODY_BYTES
 from models.db import connect_params, db
 from models.errors import IllegalTransition, RunConflict

@@ -9,7 +9,7 @@ import falcon.testing
 import pytest
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
-from app import create_app
+from app.factory import create_app
 from models.runs import RunEvent, WorkflowRun
 from tests.api_support import (
     TIMESTAMP,

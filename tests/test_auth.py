@@ -8,7 +8,7 @@ import logging
 import falcon.testing
 import pytest
 
-from app import create_app
+from app.factory import create_app
 from models.base import utcnow
 from models.workspaces import ApiKey
 from tests.api_support import assert_error, create_definition, create_run, definition_body
