@@ -14,6 +14,8 @@ import pika.exceptions
 from dramatiq.errors import BrokerError
 
 from actors.runs import start_run
+from app.errors import NotFound
+from app.lookup import find_in_workspace
 from models import statuses
 from models.base import utcnow
 from models.definitions import WorkflowDefinition
@@ -39,7 +41,7 @@ def create_run(
     """
     now = utcnow()
     run_id = new_id("wfrun")
-    inserted = (
+    rows = list(
         WorkflowRun.insert(
             id=run_id,
             workspace=workspace.id,
@@ -56,14 +58,47 @@ def create_run(
             conflict_target=[WorkflowRun.workspace, WorkflowRun.idempotency_key],
             action="IGNORE",
         )
+        .returning(WorkflowRun)
         .execute()
     )
-    if inserted is not None:
-        return _with_definition(WorkflowRun.id == run_id), True
+    if rows:
+        run = rows[0]
+        run.definition = definition  # name and version for the answer, without a query
+        return run, True
     existing = (WorkflowRun.workspace == workspace.id) & (
         WorkflowRun.idempotency_key == idempotency_key
     )
     return _with_definition(existing), False
+
+
+#: Definitions are immutable, so the few columns run creation needs are cached per process.
+_DEFINITION_CACHE_SIZE = 4096
+_definitions: dict[str, WorkflowDefinition] = {}
+
+
+def find_definition(workspace: Workspace, definition_id: str) -> WorkflowDefinition:
+    """The definition a new run names, from this process's cache when seen before."""
+    definition = _definitions.get(definition_id)
+    if definition is None:
+        definition = find_in_workspace(
+            WorkflowDefinition,
+            "wfdef",
+            definition_id,
+            workspace,
+            "workflow definition",
+            WorkflowDefinition.select(
+                WorkflowDefinition.id,
+                WorkflowDefinition.workspace,
+                WorkflowDefinition.name,
+                WorkflowDefinition.version,
+            ),
+        )
+        if len(_definitions) >= _DEFINITION_CACHE_SIZE:
+            _definitions.clear()
+        _definitions[definition.id] = definition
+    if definition.workspace_id != workspace.id:
+        raise NotFound(f"no workflow definition with id {definition_id!r} in this workspace")
+    return definition
 
 
 def publish_start(broker: dramatiq.Broker, run_id: str) -> bool:

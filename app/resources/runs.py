@@ -13,10 +13,9 @@ from app.errors import PayloadTooLarge
 from app.lookup import find_in_workspace
 from app.media import MAX_DOCUMENT_BYTES, read_object, serialized_size
 from app.pagination import Page, paginate
-from app.run_creation import create_run, publish_start, select_runs
+from app.run_creation import create_run, find_definition, publish_start, select_runs
 from app.validation import Fields, Problems
 from models import statuses
-from models.definitions import WorkflowDefinition
 from models.ids import is_id
 from models.runs import RunEvent, StepRun, WorkflowRun
 
@@ -41,9 +40,7 @@ class Runs:
         if serialized_size(run_input) > MAX_DOCUMENT_BYTES:
             raise PayloadTooLarge(f"input must be at most {MAX_DOCUMENT_BYTES} bytes as JSON")
         workspace = req.context.workspace
-        definition = find_in_workspace(
-            WorkflowDefinition, "wfdef", definition_id, workspace, "workflow definition"
-        )
+        definition = find_definition(workspace, definition_id)
         run, created = create_run(workspace, definition, run_input, key)
         # Committed by now. A repeat of a run still PENDING re-sends: the actor is fenced.
         if run.status == statuses.PENDING:
