@@ -20,7 +20,7 @@ from models import statuses
 from models.config import settings
 from models.definitions import WorkflowDefinition
 from models.errors import RunConflict
-from models.runs import StepRun, WorkflowRun
+from models.runs import StepRun, WorkflowRun, run_by_id, step_run_by_id
 from models.transitions import RunChange
 
 logger = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ def definition_steps(definition_id: str) -> tuple[dict, ...]:
 
 def start(run_id: str, hand_off: HandOff) -> None:
     """Move a PENDING run to RUNNING with its first step started, then drive it."""
-    run = WorkflowRun.get_or_none(WorkflowRun.id == run_id)
+    run = run_by_id(run_id)
     if run is None or run.status != statuses.PENDING:
         logger.info("start_run %s dropped: run is %s", run_id, run and run.status)
         return
@@ -59,8 +59,8 @@ def start(run_id: str, hand_off: HandOff) -> None:
 
 def resume(run_id: str, step_run_id: str, attempt: int, hand_off: HandOff) -> None:
     """Run the step a command names, if the run is still at that step and attempt."""
-    run = WorkflowRun.get_or_none(WorkflowRun.id == run_id)
-    step_run = StepRun.get_or_none(StepRun.id == step_run_id)
+    run = run_by_id(run_id)
+    step_run = step_run_by_id(step_run_id)
     if not is_current(run, step_run, attempt):
         logger.info("execute_step %s/%s#%s dropped: stale", run_id, step_run_id, attempt)
         return

@@ -7,7 +7,8 @@ Not part of the test suite. Start the system in another terminal (`stevora up`),
 Phase 1 starts `--runs` runs of a `--steps`-step `noop` definition from `--concurrency` client
 threads and reports the create-run API rate, runs/s and steps/s (from the first run's
 createdAt to the last run's completedAt) and create-to-completed latency. Phase 2 does the
-same with one step, for the latency of a single-step run. Timestamps have millisecond
+same with one step. Phase 3 starts `--latency-runs` 1-step runs one at a time, for latency
+without load. Timestamps have millisecond
 resolution, so latencies are exact to about 1 ms.
 """
 
@@ -56,6 +57,9 @@ def main() -> int:
             print(f"\n{args.runs} runs of {steps} noop step(s), {args.concurrency} client threads")
             result = run_phase(base, api_key, args.runs, steps, args.concurrency)
             _report(result)
+        if args.latency_runs:
+            print(f"\n{args.latency_runs} runs of 1 noop step, one at a time (unloaded latency)")
+            _report_latency(run_one_at_a_time(base, api_key, args.latency_runs))
     except BenchFailed as exc:
         print(f"\nbench: {exc}", file=sys.stderr)
         return 1
@@ -83,6 +87,28 @@ def run_phase(base: str, api_key: str, runs: int, steps: int, concurrency: int) 
             for created, done in zip(created_at, completed_at, strict=True)
         ],
     )
+
+
+def run_one_at_a_time(base: str, api_key: str, runs: int) -> list[float]:
+    """Start 1-step runs one after another, each once the last completed; their latencies."""
+    session = _session(api_key)
+    definition_id = _create_definition(session, base, 1)
+    latencies = []
+    for index in range(runs):
+        run = _call(
+            session, "POST", f"{base}/v1/workflow-runs", json={"definitionId": definition_id}
+        )["data"]
+        deadline = time.monotonic() + 30
+        while run["status"] != "COMPLETED":
+            if run["status"] == "FAILED" or time.monotonic() > deadline:
+                raise BenchFailed(f"run {run['id']} is {run['status']}, not COMPLETED")
+            time.sleep(0.02)  # gently: polling load would add to the latency measured
+            run = _call(session, "GET", f"{base}/v1/workflow-runs/{run['id']}")["data"]
+        created, done = _timestamp(run["createdAt"]), _timestamp(run["completedAt"])
+        latencies.append((done - created).total_seconds() * 1000)
+        print(f"\rcompleted {index + 1}/{runs} runs", end="", flush=True)
+    print()
+    return latencies
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -229,6 +255,13 @@ def _report(result: PhaseResult) -> None:
     )
 
 
+def _report_latency(latencies: list[float]) -> None:
+    print(
+        f"  create->completed latency  p50 {percentile(latencies, 50):.0f} ms"
+        f"   p99 {percentile(latencies, 99):.0f} ms"
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:8000", help="the API's base URL")
@@ -238,6 +271,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--runs", type=_positive, default=500, help="runs per phase")
     parser.add_argument("--steps", type=_positive, default=10, help="noop steps per run")
     parser.add_argument("--concurrency", type=_positive, default=8, help="client threads")
+    parser.add_argument(
+        "--latency-runs",
+        type=int,
+        default=100,
+        help="1-step runs started one at a time, for latency without load (0 skips)",
+    )
     return parser
 
 

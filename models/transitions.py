@@ -15,9 +15,8 @@ from typing import Any
 
 import peewee
 
-from models import statuses
+from models import prepared, statuses
 from models.base import utcnow
-from models.db import db
 from models.errors import IllegalTransition, RunConflict
 from models.ids import new_id
 from models.runs import RunEvent, StepRun, WorkflowRun
@@ -187,7 +186,7 @@ class RunChange:
             f"SELECT * FROM (VALUES {rows}) AS v WHERE EXISTS (SELECT 1 FROM fenced))"
         )
         statement = "WITH " + ", ".join(parts) + " SELECT count(*) FROM fenced"
-        if db.execute_sql(statement, sql.params).fetchone()[0] != 1:
+        if prepared.execute(statement, sql.params).fetchone()[0] != 1:
             raise RunConflict(f"run {self.run.id} is no longer at version {expected}")
         for name, value in fields.items():
             setattr(self.run, name, value)
