@@ -9,7 +9,6 @@ cannot hold a worker thread.
 from __future__ import annotations
 
 import copy
-import functools
 import json
 import logging
 import time
@@ -18,7 +17,7 @@ from collections.abc import Callable
 from actors.steps import Completed, Failed, Outcome, StepContext, run_step
 from models import statuses
 from models.config import settings
-from models.definitions import WorkflowDefinition
+from models.definitions import definition_steps
 from models.errors import RunConflict
 from models.runs import StepRun, WorkflowRun, run_by_id, step_run_by_id
 from models.transitions import RunChange
@@ -30,13 +29,6 @@ MAX_STATE_BYTES = 256 * 1024
 
 #: Sends the command to execute a step later: (run_id, step_run_id, step_index, attempt).
 HandOff = Callable[[str, str, int, int], None]
-
-
-@functools.lru_cache(maxsize=1024)
-def definition_steps(definition_id: str) -> tuple[dict, ...]:
-    """The steps of a definition; definitions are immutable, so caching is safe."""
-    definition = WorkflowDefinition.get_by_id(definition_id)
-    return tuple(definition.steps)
 
 
 def start(run_id: str, hand_off: HandOff) -> None:

@@ -21,6 +21,7 @@ from models import statuses
 from models.base import utcnow
 from models.definitions import WorkflowDefinition
 from models.ids import new_id
+from models.operations import redrive_at
 from models.runs import WorkflowRun
 from models.workspaces import Workspace
 
@@ -30,8 +31,8 @@ logger = logging.getLogger(__name__)
 #: The insert every new run makes: plain SQL on this hot path (see `models.runs.run_by_id`).
 _INSERT_RUN = (
     "INSERT INTO workflow_run (id, workspace_id, definition_id, status, input, state,"
-    " idempotency_key, version, created_at, updated_at)"
-    " VALUES (%s, %s, %s, %s, %s::jsonb, '{}'::jsonb, %s, 0, %s, %s)"
+    " idempotency_key, next_run_at, version, created_at, updated_at)"
+    " VALUES (%s, %s, %s, %s, %s::jsonb, '{}'::jsonb, %s, %s, 0, %s, %s)"
     " ON CONFLICT (workspace_id, idempotency_key) DO NOTHING RETURNING *"
 )
 
@@ -59,6 +60,7 @@ def create_run(
             statuses.PENDING,
             json.dumps(run_input),
             idempotency_key,
+            redrive_at(),  # the clock re-sends start_run if this run is still PENDING then
             now,
             now,
         )

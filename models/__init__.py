@@ -1,15 +1,28 @@
 """Stevora's data layer: tables, the state machine, transitions and migrations."""
 
+from models.approvals import ApprovalRequest
 from models.definitions import WorkflowDefinition
 from models.runs import RunEvent, StepRun, WorkflowRun
+from models.signals import Signal
 from models.workspaces import ApiKey, Workspace
 
-TABLES = (Workspace, ApiKey, WorkflowDefinition, WorkflowRun, StepRun, RunEvent)
+TABLES = (
+    Workspace,
+    ApiKey,
+    WorkflowDefinition,
+    WorkflowRun,
+    StepRun,
+    RunEvent,
+    Signal,
+    ApprovalRequest,
+)
 
 __all__ = [
     "TABLES",
     "ApiKey",
+    "ApprovalRequest",
     "RunEvent",
+    "Signal",
     "StepRun",
     "WorkflowDefinition",
     "WorkflowRun",

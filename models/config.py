@@ -48,6 +48,10 @@ class Settings:
     #: How many steps one actor call may run back to back, and for how long (ms).
     inline_step_limit: int
     inline_time_budget_ms: int
+    #: A command not acted on within this long is sent again by the clock (ms).
+    redrive_after_ms: int
+    #: How often the clock looks for due timers (ms).
+    clock_interval_ms: int
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -67,6 +71,8 @@ class Settings:
             worker_threads=_int("STEVORA_WORKER_THREADS", 8),
             inline_step_limit=_int("STEVORA_INLINE_STEP_LIMIT", 50),
             inline_time_budget_ms=_int("STEVORA_INLINE_TIME_BUDGET_MS", 200),
+            redrive_after_ms=_int("STEVORA_REDRIVE_AFTER_MS", 30_000),
+            clock_interval_ms=_int("STEVORA_CLOCK_INTERVAL_MS", 1_000),
         )
 
 

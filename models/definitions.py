@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import peewee
 
 from models.base import BaseModel, utcnow
@@ -18,3 +20,16 @@ class WorkflowDefinition(BaseModel):
 
     class Meta:
         indexes = ((("workspace", "name", "version"), True),)
+
+
+@functools.lru_cache(maxsize=1024)
+def definition_steps(definition_id: str) -> tuple[dict, ...]:
+    """The steps of a definition; definitions are immutable, so caching them is safe."""
+    return tuple(WorkflowDefinition.get_by_id(definition_id).steps)
+
+
+def awaited_signal(step: dict) -> str | None:
+    """The signal type a step can be resumed with: an external event's, or a wait's early wake."""
+    if step["type"] in ("external_event", "wait"):
+        return step.get("signalType")
+    return None

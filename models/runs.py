@@ -18,6 +18,8 @@ class WorkflowRun(BaseModel):
     status = peewee.CharField(max_length=20, index=True)
     current_step_index = peewee.IntegerField(null=True)
     current_step_name = peewee.CharField(max_length=100, null=True)
+    #: The step run the run is at: the fence of every command about the current step.
+    current_step_run_id = peewee.CharField(max_length=40, null=True)
     input = peewee.JSONField(default=dict)
     state = peewee.JSONField(default=dict)
     output = peewee.JSONField(null=True)

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import datetime
 import json
+from collections.abc import Callable
 from typing import Any
 
 import peewee
 
 from models import prepared, statuses
 from models.base import utcnow
+from models.db import db
 from models.errors import IllegalTransition, RunConflict
 from models.ids import new_id
 from models.runs import RunEvent, StepRun, WorkflowRun
@@ -31,6 +33,7 @@ _RUN_FIELDS = frozenset(
         "error",
         "next_run_at",
         "total_cost_cents",
+        "current_step_run_id",
     }
 )
 
@@ -40,6 +43,9 @@ _RUN_STAMPS = {
     statuses.FAILED: "failed_at",
     statuses.CANCELLED: "cancelled_at",
 }
+
+#: Statuses after which the clock has nothing more to do for a run.
+_RUN_FINAL = frozenset({statuses.COMPLETED, statuses.FAILED, statuses.CANCELLED})
 
 _STEP_FINAL = frozenset({statuses.COMPLETED, statuses.FAILED, statuses.SKIPPED, statuses.CANCELLED})
 
@@ -55,27 +61,36 @@ class RunChange:
         #: Step runs this change writes: each with None (a new row) or the columns it changed.
         self._steps: list[tuple[StepRun, set[str] | None]] = []
         self._events: list[dict[str, Any]] = []
+        self._writes: list[Callable[[], None]] = []
 
     def move(
         self,
         status: str,
-        event_type: str,
+        event_type: str | None,
         payload: dict | None = None,
         *,
         step_run: StepRun | None = None,
         **fields: Any,
     ) -> RunChange:
-        """Move the run to `status`, recording `event_type`."""
+        """Move the run to `status`, recording `event_type`.
+
+        `event_type` may be None when another event of the same change tells the move (a
+        wait step's STEP_COMPLETED takes its run from WAITING back to RUNNING).
+        """
         if status not in statuses.RUN_MOVES[self.status]:
             raise IllegalTransition("run", self.status, status)
         if self.status == statuses.PENDING and status == statuses.RUNNING:
             self._fields["started_at"] = self.now
+        if self.status == statuses.FAILED:
+            self._fields["failed_at"] = None  # a retried run is no longer failed
         if status in _RUN_STAMPS:
             self._fields[_RUN_STAMPS[status]] = self.now
-        if status != statuses.RUNNING:
+        if status in _RUN_FINAL:
             self._fields["next_run_at"] = None
         self.status = status
         self.update(**fields)
+        if event_type is None:
+            return self
         return self.event(event_type, payload, step_run=step_run)
 
     def update(self, **fields: Any) -> RunChange:
@@ -104,19 +119,56 @@ class RunChange:
         self._steps.append((step_run, None))
         self._fields["current_step_index"] = step_index
         self._fields["current_step_name"] = step_name
+        self._fields["current_step_run_id"] = step_run.id
         self._fields["steps_executed"] = self.run.steps_executed + 1
         self.event("STEP_STARTED", {**_step_payload(step_run), **(payload or {})}, step_run)
         return step_run
+
+    def skip_step(self, step_index: int, step_name: str, step_type: str) -> StepRun:
+        """Record a step a condition jumped over: a step run SKIPPED at once."""
+        step_run = StepRun(
+            id=new_id("srun"),
+            run=self.run.id,
+            step_index=step_index,
+            step_name=step_name,
+            step_type=step_type,
+            status=statuses.SKIPPED,
+            attempt=1,
+            completed_at=self.now,
+            created_at=self.now,
+        )
+        self._steps.append((step_run, None))
+        self.event("STEP_SKIPPED", _step_payload(step_run), step_run)
+        return step_run
+
+    def retry_step(self, step_run: StepRun) -> StepRun:
+        """Start the next attempt of a failed step run: RUNNING again, attempt counted up."""
+        self.move_step(
+            step_run,
+            statuses.RUNNING,
+            "STEP_STARTED",
+            attempt=step_run.attempt + 1,
+            started_at=self.now,
+            completed_at=None,
+            duration_ms=None,
+            error=None,
+        )
+        return step_run
+
+    def also(self, write: Callable[[], None]) -> RunChange:
+        """Another write (a signal consumed, an approval requested) in the same transaction."""
+        self._writes.append(write)
+        return self
 
     def move_step(
         self,
         step_run: StepRun,
         status: str,
-        event_type: str,
+        event_type: str | None,
         payload: dict | None = None,
         **fields: Any,
     ) -> RunChange:
-        """Move a step run to `status`, recording `event_type`."""
+        """Move a step run to `status`, recording `event_type` (None: another event tells it)."""
         if status not in statuses.STEP_MOVES[step_run.status]:
             raise IllegalTransition("step run", step_run.status, status)
         changes = {"status": status, **fields}
@@ -132,6 +184,8 @@ class RunChange:
                 break
         else:
             self._steps.append((step_run, set(changes)))
+        if event_type is None:
+            return self
         return self.event(event_type, {**_step_payload(step_run), **(payload or {})}, step_run)
 
     def event(
@@ -186,11 +240,20 @@ class RunChange:
             f"SELECT * FROM (VALUES {rows}) AS v WHERE EXISTS (SELECT 1 FROM fenced))"
         )
         statement = "WITH " + ", ".join(parts) + " SELECT count(*) FROM fenced"
-        if prepared.execute(statement, sql.params).fetchone()[0] != 1:
-            raise RunConflict(f"run {self.run.id} is no longer at version {expected}")
+        if self._writes:
+            with db.atomic():
+                self._apply(statement, sql.params, expected)
+                for write in self._writes:
+                    write()
+        else:
+            self._apply(statement, sql.params, expected)
         for name, value in fields.items():
             setattr(self.run, name, value)
         return self.run
+
+    def _apply(self, statement: str, params: list[Any], expected: int) -> None:
+        if prepared.execute(statement, params).fetchone()[0] != 1:
+            raise RunConflict(f"run {self.run.id} is no longer at version {expected}")
 
 
 #: The SQL type each kind of field is cast to, so NULLs and VALUES lists type correctly.

@@ -1,0 +1,168 @@
+"""The run operations a user asks for (cancel, resume, retry, decide an approval).
+
+Each is one transition through `models.transitions`; the caller then sends the command that
+makes a worker go on (`actors.execute_step`), after the commit.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from models import statuses
+from models.approvals import DECISIONS, EDITED, ApprovalRequest
+from models.base import utcnow
+from models.config import settings
+from models.definitions import awaited_signal, definition_steps
+from models.errors import RunConflict, StevoraError
+from models.ids import new_id
+from models.runs import StepRun, WorkflowRun, run_by_id, step_run_by_id
+from models.signals import FROM_API, Signal
+from models.transitions import RunChange
+
+#: How often a user's operation is decided again when a worker moved the run meanwhile.
+_ATTEMPTS = 5
+
+
+class NotAllowed(StevoraError):
+    """The run (or approval) is not in a state that allows the operation."""
+
+
+def redrive_at() -> datetime.datetime:
+    """When the clock should re-send a command that was just sent, if nobody acted on it."""
+    return utcnow() + datetime.timedelta(milliseconds=settings.redrive_after_ms)
+
+
+def cancel_run(run_id: str) -> WorkflowRun:
+    """Cancel a PENDING, RUNNING, WAITING or PAUSED run, with its current step run.
+
+    A worker that finishes a step afterwards finds the version moved and records nothing.
+    """
+    for _ in range(_ATTEMPTS):
+        run = run_by_id(run_id)
+        if run.status not in statuses.CANCELLABLE:
+            raise NotAllowed(f"a {run.status} run cannot be cancelled")
+        change = RunChange(run)
+        step_run = _current_step_run(run)
+        if step_run is not None and step_run.status in (statuses.RUNNING, statuses.WAITING):
+            change.move_step(step_run, statuses.CANCELLED, None)
+        change.move(statuses.CANCELLED, "WORKFLOW_CANCELLED", {"previousStatus": run.status})
+        try:
+            return change.commit()
+        except RunConflict:
+            continue
+    raise RunConflict(f"run {run_id} kept changing; try again")
+
+
+def resume_run(run: WorkflowRun, signal_type: str, payload: dict[str, Any]) -> StepRun:
+    """Deliver a REST signal to a run WAITING for that signal type: the run is RUNNING again.
+
+    Two resumes at once: one commits, the other raises `RunConflict`, and its signal is not
+    kept. The step consumes the signal when a worker runs it (`execute_step`).
+    """
+    if run.status != statuses.WAITING:
+        raise NotAllowed(f"the run is {run.status}, not WAITING")
+    step = definition_steps(run.definition_id)[run.current_step_index]
+    awaited = awaited_signal(step)
+    if awaited != signal_type:
+        expected = f"signal {awaited!r}" if awaited else "a timer, not a signal"
+        raise NotAllowed(f"the run is waiting for {expected}, not {signal_type!r}")
+    step_run = step_run_by_id(run.current_step_run_id)
+    signal = Signal(
+        id=new_id("sig"),
+        workspace=run.workspace_id,
+        run=run.id,
+        signal_type=signal_type,
+        payload=payload,
+        source=FROM_API,
+        created_at=utcnow(),
+    )
+    change = RunChange(run)
+    change.move_step(step_run, statuses.RUNNING, None)
+    change.move(
+        statuses.RUNNING,
+        "SIGNAL_RECEIVED",
+        {"signalId": signal.id, "signalType": signal_type, "source": FROM_API},
+        step_run=step_run,
+        next_run_at=redrive_at(),
+    )
+    change.also(lambda: signal.save(force_insert=True))
+    change.commit()
+    return step_run
+
+
+def retry_run(run: WorkflowRun) -> StepRun:
+    """Run a FAILED run again from the step that failed, state kept, attempts counted afresh."""
+    if run.status != statuses.FAILED:
+        raise NotAllowed(f"the run is {run.status}, not FAILED")
+    index = run.current_step_index or 0
+    step = definition_steps(run.definition_id)[index]
+    change = RunChange(run)
+    change.move(
+        statuses.RUNNING,
+        "WORKFLOW_RETRIED",
+        {"stepIndex": index, "stepName": step["name"]},
+        error=None,
+        next_run_at=redrive_at(),
+    )
+    step_run = change.start_step(index, step["name"], step["type"])
+    change.commit()
+    return step_run
+
+
+def decide_approval(
+    request: ApprovalRequest,
+    decision: str,
+    decided_by: str | None = None,
+    edited_content: Any = None,
+) -> tuple[ApprovalRequest, StepRun]:
+    """Record a decision and wake the PAUSED run; deciding twice raises `NotAllowed`."""
+    if decision not in DECISIONS:
+        raise ValueError(f"unknown decision {decision!r}")
+    if request.decision is not None:
+        raise NotAllowed(f"approval request {request.id} was already decided ({request.decision})")
+    run = run_by_id(request.run_id)
+    if run.status != statuses.PAUSED or run.current_step_run_id != request.step_run_id:
+        raise NotAllowed(f"the run is {run.status} and no longer waits for this approval")
+    step_run = step_run_by_id(request.step_run_id)
+    now = utcnow()
+    change = RunChange(run)
+    change.move_step(step_run, statuses.RUNNING, None)
+    change.move(
+        statuses.RUNNING,
+        "APPROVAL_DECIDED",
+        {"approvalRequestId": request.id, "decision": decision, "decidedBy": decided_by},
+        step_run=step_run,
+        next_run_at=redrive_at(),
+    )
+
+    def record_decision() -> None:
+        updated = (
+            ApprovalRequest.update(
+                decision=decision,
+                decided_by=decided_by,
+                decided_at=now,
+                edited_content=edited_content if decision == EDITED else None,
+            )
+            .where((ApprovalRequest.id == request.id) & ApprovalRequest.decision.is_null())
+            .execute()
+        )
+        if updated != 1:
+            raise RunConflict(f"approval request {request.id} was decided meanwhile")
+
+    change.also(record_decision)
+    try:
+        change.commit()
+    except RunConflict:
+        raise NotAllowed(
+            f"approval request {request.id} or its run changed meanwhile; read it again"
+        ) from None
+    request.decision, request.decided_by, request.decided_at = decision, decided_by, now
+    request.edited_content = edited_content if decision == EDITED else None
+    return request, step_run
+
+
+def _current_step_run(run: WorkflowRun) -> StepRun | None:
+    if run.current_step_run_id is None:
+        return None
+    return step_run_by_id(run.current_step_run_id)

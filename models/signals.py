@@ -1,0 +1,43 @@
+"""Signals sent to runs: over REST (resume) or straight through the broker.
+
+A broker signal may arrive before its run reaches the step that waits for it; it is kept,
+unconsumed, until then. `signal_key` is the sender's `signalId`: one row per key and run.
+"""
+
+from __future__ import annotations
+
+import peewee
+
+from models.base import BaseModel, utcnow
+from models.runs import StepRun, WorkflowRun
+from models.workspaces import Workspace
+
+FROM_API = "api"
+FROM_BROKER = "broker"
+
+
+class Signal(BaseModel):
+    workspace = peewee.ForeignKeyField(Workspace, on_delete="CASCADE")
+    run = peewee.ForeignKeyField(WorkflowRun, backref="signals", on_delete="CASCADE")
+    signal_type = peewee.CharField(max_length=200)
+    payload = peewee.JSONField(default=dict)
+    signal_key = peewee.CharField(max_length=255, null=True)
+    source = peewee.CharField(max_length=10)
+    consumed_at = peewee.DateTimeField(null=True)
+    #: The step run that consumed it.
+    step_run = peewee.ForeignKeyField(StepRun, null=True, on_delete="CASCADE")
+    created_at = peewee.DateTimeField(default=utcnow)
+
+
+def pending_signal(run_id: str, signal_type: str) -> Signal | None:
+    """The oldest signal of this type the run has not consumed yet."""
+    return (
+        Signal.select()
+        .where(
+            (Signal.run == run_id)
+            & (Signal.signal_type == signal_type)
+            & Signal.consumed_at.is_null()
+        )
+        .order_by(Signal.id)
+        .first()
+    )
