@@ -7,7 +7,8 @@ Run a worker with `dramatiq actors`.
 from actors.broker import broker
 from actors.registry import load_handler_modules
 from actors.runs import execute_step, start_run
+from actors.signals import deliver_signal
 
 load_handler_modules()
 
-__all__ = ["broker", "execute_step", "start_run"]
+__all__ = ["broker", "deliver_signal", "execute_step", "start_run"]

@@ -1,31 +1,54 @@
 """Drive a run forward: run its current step, record the outcome, go on while it is cheap.
 
-Each step's outcome and the start of the next step are committed together in one transaction,
-so a run that goes step after step in one worker costs one commit a step. The chain hands the
-rest to the broker after `inline_step_limit` steps or `inline_time_budget_ms`, so one long run
-cannot hold a worker thread.
+A command names the step run and attempt it is about (the fence); anything else is dropped.
+Each step's outcome and the start of the next step are committed together in one
+transaction, so a run going step after step in one worker costs one commit a step. After
+`inline_step_limit` steps or `inline_time_budget_ms` the rest goes to the broker, so one long
+run cannot hold a worker thread. Waits, signals and approvals leave the run with a timer in
+PostgreSQL (`next_run_at`) that the clock turns back into a command.
 """
 
 from __future__ import annotations
 
 import copy
+import datetime
 import json
 import logging
 import time
 from collections.abc import Callable
 
-from actors.steps import Completed, Failed, Outcome, StepContext, run_step
+from actors.steps import (
+    AwaitingApproval,
+    Completed,
+    Failed,
+    Outcome,
+    StepContext,
+    Waiting,
+    run_step,
+)
+from actors.steps.retry import policy_of
 from models import statuses
+from models.approvals import ApprovalRequest, request_for
+from models.base import utcnow
 from models.config import settings
-from models.definitions import definition_steps
+from models.definitions import awaited_signal, definition_steps
 from models.errors import RunConflict
+from models.ids import new_id
 from models.runs import StepRun, WorkflowRun, run_by_id, step_run_by_id
-from models.transitions import RunChange
+from models.signals import FROM_BROKER, Signal, pending_signal
+from models.transitions import RunChange, set_timer
 
 logger = logging.getLogger(__name__)
 
 #: Largest serialized state a run may carry (SPEC section 1).
 MAX_STATE_BYTES = 256 * 1024
+#: A run that starts more step runs than this fails (loops included).
+MAX_STEPS_PER_RUN = 10_000
+#: How long past a step's own time bound a worker may still be on it before the clock
+#: assumes the worker is gone and sends the command again.
+LEASE_GRACE_MS = 60_000
+#: A step with no `timeoutMs` may run this long: the actors' time limit.
+DEFAULT_STEP_TIME_MS = 20 * 60 * 1000
 
 #: Sends the command to execute a step later: (run_id, step_run_id, step_index, attempt).
 HandOff = Callable[[str, str, int, int], None]
@@ -41,6 +64,7 @@ def start(run_id: str, hand_off: HandOff) -> None:
     change = RunChange(run)
     change.move(statuses.RUNNING, "WORKFLOW_STARTED")
     step_run = change.start_step(0, steps[0]["name"], steps[0]["type"])
+    change.update(next_run_at=_lease(steps[0], change.now))
     try:
         change.commit()
     except RunConflict:
@@ -50,45 +74,67 @@ def start(run_id: str, hand_off: HandOff) -> None:
 
 
 def resume(run_id: str, step_run_id: str, attempt: int, hand_off: HandOff) -> None:
-    """Run the step a command names, if the run is still at that step and attempt."""
+    """Do what is due for the step run a command names, if the run is still there."""
     run = run_by_id(run_id)
+    if run is None or run.current_step_run_id != step_run_id:
+        logger.info("execute_step %s/%s dropped: not the current step", run_id, step_run_id)
+        return
     step_run = step_run_by_id(step_run_id)
-    if not is_current(run, step_run, attempt):
+    steps = definition_steps(run.definition_id)
+    step = steps[step_run.step_index]
+    live = run.status in (statuses.RUNNING, statuses.WAITING, statuses.PAUSED)
+    if live and step_run.status == statuses.RUNNING and step_run.attempt == attempt:
+        # Taken on from a message: hold the step for as long as it may run.
+        if not set_timer(run, _lease(step, utcnow())):
+            return
+    elif live and step_run.status == statuses.WAITING and step_run.attempt == attempt:
+        pass  # A timer came due, or a signal or decision arrived: the step looks.
+    elif _retry_due(run, step_run, attempt):
+        change = RunChange(run)
+        change.retry_step(step_run)
+        change.update(next_run_at=_lease(step, change.now))
+        try:
+            change.commit()
+        except RunConflict:
+            return
+    else:
         logger.info("execute_step %s/%s#%s dropped: stale", run_id, step_run_id, attempt)
         return
-    drive(run, step_run, definition_steps(run.definition_id), hand_off)
+    drive(run, step_run, steps, hand_off)
 
 
-def is_current(run: WorkflowRun | None, step_run: StepRun | None, attempt: int) -> bool:
-    """The fence: the command is about the step run and attempt the run is at right now."""
+def _retry_due(run: WorkflowRun, step_run: StepRun, attempt: int) -> bool:
+    # Only the clock asks for attempt n+1 of a failed step, once its backoff is over.
     return (
-        run is not None
-        and step_run is not None
-        and step_run.run_id == run.id
-        and run.status == statuses.RUNNING
-        and step_run.status == statuses.RUNNING
-        and step_run.attempt == attempt
-        and run.current_step_index == step_run.step_index
+        run.status == statuses.RUNNING
+        and step_run.status == statuses.FAILED
+        and attempt == step_run.attempt + 1
     )
 
 
 def drive(run: WorkflowRun, step_run: StepRun, steps: tuple[dict, ...], hand_off: HandOff) -> None:
     """Run steps back to back from `step_run`, one commit each, within the inline budget."""
     deadline = time.monotonic() + settings.inline_time_budget_ms / 1000
-    for _ in range(settings.inline_step_limit):
+    for count in range(1, settings.inline_step_limit + 1):
         step = steps[step_run.step_index]
-        outcome = run_step(step, _context(run, step_run))
+        outcome = run_step(step, _context(run, step_run, step))
+        inline = count < settings.inline_step_limit and time.monotonic() < deadline
         change = RunChange(run)
-        next_step_run = record(change, run, step_run, outcome, steps)
+        next_step_run = record(change, run, step_run, step, outcome, steps, inline)
+        if not change.has_events:
+            _keep_timer(run, outcome)
+            return
         try:
             change.commit()
         except RunConflict:
             logger.info("run %s moved while step %s ran; outcome dropped", run.id, step["name"])
             return
         if next_step_run is None:
+            if _signal_raced_in(run, outcome):
+                continue  # A signal arrived while the step went to WAITING: take it now.
             return
         step_run = next_step_run
-        if time.monotonic() >= deadline:
+        if not inline:
             break
     hand_off(run.id, step_run.id, step_run.step_index, step_run.attempt)
 
@@ -97,39 +143,201 @@ def record(
     change: RunChange,
     run: WorkflowRun,
     step_run: StepRun,
+    step: dict,
     outcome: Outcome,
     steps: tuple[dict, ...],
+    inline: bool,
 ) -> StepRun | None:
-    """Add a step's outcome to `change`; return the next step run it starts, if any."""
-    if isinstance(outcome, Completed):
-        state = {**run.state, **outcome.updates}
-        if len(json.dumps(state)) > MAX_STATE_BYTES:
-            outcome = Failed(
-                "STATE_TOO_LARGE",
-                f"the run's state would exceed {MAX_STATE_BYTES} bytes",
-                retryable=False,
-            )
+    """Add a step's outcome to `change`; return the step run it starts next, if any."""
+    if isinstance(outcome, Completed | Failed):
+        outcome = _bounded_state(run, outcome)
     if isinstance(outcome, Failed):
-        error = outcome.as_error()
-        change.move_step(step_run, statuses.FAILED, "STEP_FAILED", {"error": error}, error=error)
-        change.move(statuses.FAILED, "WORKFLOW_FAILED", {"error": error}, error=error)
+        _record_failure(change, run, step_run, step, outcome)
         return None
-    change.move_step(
-        step_run,
-        statuses.COMPLETED,
-        "STEP_COMPLETED",
-        output=outcome.updates,
-    )
+    if isinstance(outcome, Waiting):
+        _record_waiting(change, run, step_run, outcome)
+        return None
+    if isinstance(outcome, AwaitingApproval):
+        _record_approval_request(change, run, step_run, outcome)
+        return None
+    return _record_completion(change, run, step_run, outcome, steps, inline)
+
+
+def _record_completion(
+    change: RunChange,
+    run: WorkflowRun,
+    step_run: StepRun,
+    outcome: Completed,
+    steps: tuple[dict, ...],
+    inline: bool,
+) -> StepRun | None:
+    signal = outcome.consumed_signal
+    if signal is not None:
+        change.also(lambda: _consume(signal, step_run))
+        if signal.source == FROM_BROKER:
+            change.event("SIGNAL_RECEIVED", _signal_payload(signal), step_run)
+    if run.status in (statuses.WAITING, statuses.PAUSED):
+        change.move(statuses.RUNNING, None)  # told by the events that follow
+    output = outcome.updates if outcome.output is None else outcome.output
+    change.move_step(step_run, statuses.COMPLETED, "STEP_COMPLETED", output=output)
+    state = {**run.state, **outcome.updates}
     change.update(state=state)
-    next_index = step_run.step_index + 1 if outcome.jump_to is None else outcome.jump_to
-    if next_index >= len(steps):
+    index = step_run.step_index
+    target = index + 1 if outcome.jump_to is None else _index_of(steps, outcome.jump_to)
+    for skipped in range(index + 1, target):
+        change.skip_step(skipped, steps[skipped]["name"], steps[skipped]["type"])
+    if target >= len(steps):
         change.move(statuses.COMPLETED, "WORKFLOW_COMPLETED", output=state)
         return None
-    step = steps[next_index]
-    return change.start_step(next_index, step["name"], step["type"])
+    if run.steps_executed >= MAX_STEPS_PER_RUN:
+        error = {
+            "code": "STEP_LIMIT_EXCEEDED",
+            "message": f"the run started more than {MAX_STEPS_PER_RUN} steps",
+            "details": {"limit": MAX_STEPS_PER_RUN},
+        }
+        change.move(statuses.FAILED, "WORKFLOW_FAILED", {"error": error}, error=error)
+        return None
+    step = steps[target]
+    next_step_run = change.start_step(target, step["name"], step["type"])
+    change.update(next_run_at=_lease(step, change.now) if inline else _redrive(change.now))
+    return next_step_run
 
 
-def _context(run: WorkflowRun, step_run: StepRun) -> StepContext:
+def _record_failure(
+    change: RunChange, run: WorkflowRun, step_run: StepRun, step: dict, outcome: Failed
+) -> None:
+    error = outcome.as_error()
+    policy = policy_of(step)
+    retry = outcome.retryable and step_run.attempt < policy.max_attempts
+    if outcome.updates:
+        change.update(state={**run.state, **outcome.updates})
+    change.move_step(
+        step_run, statuses.FAILED, "STEP_FAILED", {"error": error, "willRetry": retry}, error=error
+    )
+    if not retry:
+        change.move(statuses.FAILED, "WORKFLOW_FAILED", {"error": error}, error=error)
+        return
+    retry_at = change.now + datetime.timedelta(milliseconds=policy.backoff(step_run.attempt))
+    payload = {
+        "stepIndex": step_run.step_index,
+        "stepName": step_run.step_name,
+        "attempt": step_run.attempt + 1,
+        "retryAt": retry_at.isoformat(timespec="milliseconds") + "Z",
+    }
+    change.event("STEP_RETRYING", payload, step_run)
+    if run.status != statuses.RUNNING:
+        change.move(statuses.RUNNING, None)  # a timeout while waiting: told by STEP_FAILED
+    change.update(next_run_at=retry_at)
+
+
+def _record_waiting(
+    change: RunChange, run: WorkflowRun, step_run: StepRun, outcome: Waiting
+) -> None:
+    if run.status == statuses.WAITING:
+        return  # Already waiting; `_keep_timer` puts the due time back.
+    change.move_step(step_run, statuses.WAITING, None)
+    payload = {
+        "reason": outcome.reason,
+        "signalType": outcome.signal_type,
+        "until": _iso(outcome.until),
+    }
+    change.move(
+        statuses.WAITING,
+        "WORKFLOW_WAITING",
+        payload,
+        step_run=step_run,
+        next_run_at=outcome.until,
+    )
+
+
+def _record_approval_request(
+    change: RunChange, run: WorkflowRun, step_run: StepRun, outcome: AwaitingApproval
+) -> None:
+    if run.status == statuses.PAUSED:
+        return  # Already asked; `_keep_timer` puts the expiry back.
+    request = ApprovalRequest(
+        id=new_id("apr"),
+        workspace=run.workspace_id,
+        run=run.id,
+        step_run=step_run.id,
+        attempt=step_run.attempt,
+        step_name=step_run.step_name,
+        content_key=outcome.content_key,
+        content=outcome.content,
+        prompt=outcome.prompt,
+        expires_at=outcome.expires_at,
+        created_at=change.now,
+    )
+    change.also(lambda: request.save(force_insert=True))
+    change.move_step(
+        step_run,
+        statuses.WAITING,
+        "APPROVAL_REQUESTED",
+        {"approvalRequestId": request.id, "contentKey": outcome.content_key},
+    )
+    change.move(
+        statuses.PAUSED,
+        "WORKFLOW_PAUSED",
+        {"approvalRequestId": request.id, "expiresAt": _iso(outcome.expires_at)},
+        step_run=step_run,
+        next_run_at=outcome.expires_at,
+    )
+
+
+def _keep_timer(run: WorkflowRun, outcome: Outcome) -> None:
+    """A step still waiting records nothing, but its timer must stay its due time.
+
+    The clock pushed the timer forward when it sent this command, in case it was lost.
+    """
+    if isinstance(outcome, Waiting):
+        due = outcome.until
+    elif isinstance(outcome, AwaitingApproval):
+        due = outcome.expires_at
+    else:
+        return
+    if run.next_run_at != due:
+        set_timer(run, due)
+
+
+def _signal_raced_in(run: WorkflowRun, outcome: Outcome) -> bool:
+    """True when the run just went WAITING for a signal that is already stored.
+
+    The signal actor looks at the run after storing its signal; this looks for signals after
+    the run went WAITING. One of the two always sees the other, so no signal is stranded.
+    """
+    return (
+        isinstance(outcome, Waiting)
+        and outcome.signal_type is not None
+        and run.status == statuses.WAITING
+        and pending_signal(run.id, outcome.signal_type) is not None
+    )
+
+
+def _consume(signal: Signal, step_run: StepRun) -> None:
+    updated = (
+        Signal.update(consumed_at=utcnow(), step_run=step_run.id)
+        .where((Signal.id == signal.id) & Signal.consumed_at.is_null())
+        .execute()
+    )
+    if updated != 1:
+        raise RunConflict(f"signal {signal.id} was consumed meanwhile")
+
+
+def _bounded_state(run: WorkflowRun, outcome: Completed | Failed) -> Completed | Failed:
+    if not outcome.updates:
+        return outcome
+    size = len(json.dumps({**run.state, **outcome.updates}))
+    if size <= MAX_STATE_BYTES:
+        return outcome
+    return Failed(
+        "STATE_TOO_LARGE",
+        f"the run's state would be {size} bytes, over {MAX_STATE_BYTES}",
+        retryable=False,
+    )
+
+
+def _context(run: WorkflowRun, step_run: StepRun, step: dict) -> StepContext:
+    signal_type = awaited_signal(step)
     return StepContext(
         run_id=run.id,
         workspace_id=run.workspace_id,
@@ -137,4 +345,30 @@ def _context(run: WorkflowRun, step_run: StepRun) -> StepContext:
         attempt=step_run.attempt,
         input=copy.deepcopy(run.input),
         state=copy.deepcopy(run.state),
+        started_at=step_run.started_at,
+        now=utcnow(),
+        signal=pending_signal(run.id, signal_type) if signal_type else None,
+        approval=request_for(step_run) if step["type"] == "approval" else None,
     )
+
+
+def _lease(step: dict, now: datetime.datetime) -> datetime.datetime:
+    """How long a worker may hold a step it is running before the clock re-sends it."""
+    bound = step.get("timeoutMs") if step["type"] == "task" else None
+    return now + datetime.timedelta(milliseconds=(bound or DEFAULT_STEP_TIME_MS) + LEASE_GRACE_MS)
+
+
+def _redrive(now: datetime.datetime) -> datetime.datetime:
+    return now + datetime.timedelta(milliseconds=settings.redrive_after_ms)
+
+
+def _index_of(steps: tuple[dict, ...], name: str) -> int:
+    return next(index for index, step in enumerate(steps) if step["name"] == name)
+
+
+def _signal_payload(signal: Signal) -> dict:
+    return {"signalId": signal.id, "signalType": signal.signal_type, "source": signal.source}
+
+
+def _iso(moment: datetime.datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat(timespec="milliseconds") + "Z"

@@ -117,6 +117,14 @@ def up_command(args: argparse.Namespace) -> NoReturn:
     os.execv(sys.executable, [*honcho, "-d", str(REPO_ROOT), "-p", str(settings.port), *names])
 
 
+def clock_command(args: argparse.Namespace) -> int:
+    """Run the clock: due timers (waits, retries, timeouts, redrives) become commands."""
+    from actors import clock  # imports the broker and the handler modules
+
+    clock.main()
+    return 0
+
+
 def _service_addresses() -> tuple[tuple[str, int], tuple[str, int]]:
     database = connect_params(settings.database_url)
     broker = urlparse(settings.broker_url)
@@ -153,6 +161,9 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "services", help="start local PostgreSQL and RabbitMQ when installed but stopped"
     ).set_defaults(command=services_command)
+    commands.add_parser(
+        "clock", help="run the clock process (timers to commands); safe to run in copies"
+    ).set_defaults(command=clock_command)
     commands.add_parser(
         "up", help="services, migrations, then web and worker (the whole system)"
     ).set_defaults(command=up_command)

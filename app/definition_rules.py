@@ -11,6 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 from actors.registry import is_registered
+from actors.steps.expressions import ExpressionError
+from actors.steps.expressions import parse as parse_expression
 from app.validation import Fields, Problems
 
 #: Fields of the definition itself.
@@ -138,8 +140,11 @@ def _wait(step: Fields, names: frozenset[str]) -> None:
 
 def _condition(step: Fields, names: frozenset[str]) -> None:
     expression = step.string("expression")
-    if expression is not None and not expression.strip():
-        step.add("expression", "must not be blank")
+    if expression is not None:
+        try:
+            parse_expression(expression)
+        except ExpressionError as exc:
+            step.add("expression", f"is not a valid condition: {exc}")
     for name in ("trueStep", "falseStep"):
         target = step.string(name, required=False)
         if target is not None and target not in names:

@@ -12,8 +12,10 @@ from app.database import DatabaseSession
 from app.errors import register_error_handlers
 from app.media import BodyLimits
 from app.resources.api_keys import ApiKeys
+from app.resources.approvals import ApprovalRequests
 from app.resources.definitions import Definitions
 from app.resources.health import Health
+from app.resources.run_operations import RunOperations
 from app.resources.runs import Runs
 from app.resources.workspaces import CurrentWorkspace, Workspaces
 from models.config import settings
@@ -30,8 +32,8 @@ def create_app(
 
     Parameters:
       admin_token: guards `POST /v1/workspaces`; None disables it (`ADMIN_TOKEN` unset).
-      broker: where `start_run` commands go and what `/health` checks; the actors' broker
-        by default.
+      broker: where `start_run` and `execute_step` commands go and what `/health` checks;
+        the actors' broker by default.
     """
     broker = broker if broker is not None else actors.broker
     app = falcon.App(
@@ -60,3 +62,11 @@ def _add_routes(app: falcon.App, broker: dramatiq.Broker) -> None:
     app.add_route("/v1/workflow-runs", runs)
     app.add_route("/v1/workflow-runs/{run_id}", runs, suffix="item")
     app.add_route("/v1/workflow-runs/{run_id}/events", runs, suffix="events")
+    operations = RunOperations(broker)
+    app.add_route("/v1/workflow-runs/{run_id}/cancel", operations, suffix="cancel")
+    app.add_route("/v1/workflow-runs/{run_id}/resume", operations, suffix="resume")
+    app.add_route("/v1/workflow-runs/{run_id}/retry", operations, suffix="retry")
+    approvals = ApprovalRequests(broker)
+    app.add_route("/v1/approval-requests", approvals)
+    app.add_route("/v1/approval-requests/{request_id}", approvals, suffix="item")
+    app.add_route("/v1/approval-requests/{request_id}/decide", approvals, suffix="decide")

@@ -44,10 +44,15 @@ def is_json(content_type: str | None) -> bool:
     return content_type.split(";", 1)[0].strip().lower() == falcon.MEDIA_JSON
 
 
-def read_object(req: falcon.Request, max_bytes: int = MAX_BODY_BYTES) -> dict[str, Any]:
-    """Read the body as a JSON object; 400 when it is missing, malformed or not an object."""
+def read_object(
+    req: falcon.Request, max_bytes: int = MAX_BODY_BYTES, *, required: bool = True
+) -> dict[str, Any]:
+    """Read the body as a JSON object; 400 when it is malformed, not an object, or missing
+    (unless not `required`: then a missing body reads as `{}`)."""
     data = _read(req, max_bytes)
     if not data.strip():
+        if not required:
+            return {}
         raise ValidationError("a JSON object body is required")
     try:
         text = data.decode("utf-8")

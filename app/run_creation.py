@@ -1,20 +1,12 @@
-"""Creating a run (an idempotent insert, then `start_run` once committed), and loading runs.
-
-Publishing is a hint (ARCHITECTURE.md): when the broker is down the run stays PENDING and the
-clock's sweep re-sends `start_run`, so a failed publish never fails the request.
+"""Creating a run (an idempotent insert; the caller sends `start_run` once committed), and
+loading runs.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
-import dramatiq
-import pika.exceptions
-from dramatiq.errors import BrokerError
-
-from actors.runs import start_run
 from app.errors import NotFound
 from app.lookup import find_in_workspace
 from models import statuses
@@ -24,9 +16,6 @@ from models.ids import new_id
 from models.operations import redrive_at
 from models.runs import WorkflowRun
 from models.workspaces import Workspace
-
-logger = logging.getLogger(__name__)
-
 
 #: The insert every new run makes: plain SQL on this hot path (see `models.runs.run_by_id`).
 _INSERT_RUN = (
@@ -105,21 +94,16 @@ def find_definition(workspace: Workspace, definition_id: str) -> WorkflowDefinit
     return definition
 
 
-def publish_start(broker: dramatiq.Broker, run_id: str) -> bool:
-    """Send `start_run` for a committed run; False (logged) when the broker cannot take it."""
-    try:
-        broker.enqueue(start_run.message(run_id))
-    except (BrokerError, pika.exceptions.AMQPError, OSError) as exc:
-        logger.warning("start_run for %s not published (the clock will re-send): %s", run_id, exc)
-        return False
-    return True
-
-
 def select_runs() -> Any:
     """Runs with the name and version of their definition, which every run answer shows."""
     return WorkflowRun.select(
         WorkflowRun, WorkflowDefinition.id, WorkflowDefinition.name, WorkflowDefinition.version
     ).join(WorkflowDefinition)
+
+
+def find_run(workspace: Workspace, run_id: str) -> WorkflowRun:
+    """A run of `workspace` with its definition's name and version, or `NotFound`."""
+    return find_in_workspace(WorkflowRun, "wfrun", run_id, workspace, "workflow run", select_runs())
 
 
 def _with_definition(where: Any) -> WorkflowRun:

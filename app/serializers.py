@@ -6,6 +6,7 @@ import datetime
 from decimal import Decimal
 from typing import Any
 
+from models.approvals import ApprovalRequest
 from models.definitions import WorkflowDefinition
 from models.runs import RunEvent, StepRun, WorkflowRun
 from models.workspaces import ApiKey, Workspace
@@ -124,4 +125,22 @@ def event(e: RunEvent) -> dict[str, Any]:
         "eventType": e.event_type,
         "payload": e.payload,
         "createdAt": timestamp(e.created_at),
+    }
+
+
+def approval_request(a: ApprovalRequest) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "workflowRunId": a.run_id,
+        "stepRunId": a.step_run_id,
+        "stepName": a.step_name,
+        "contentKey": a.content_key,
+        "content": a.content,
+        "prompt": a.prompt,
+        "decision": a.decision,
+        "decidedBy": a.decided_by,
+        "decidedAt": timestamp(a.decided_at),
+        "editedContent": a.edited_content,
+        "expiresAt": timestamp(a.expires_at),
+        "createdAt": timestamp(a.created_at),
     }

@@ -17,7 +17,9 @@ DECISIONS = (APPROVED, REJECTED, EDITED)
 class ApprovalRequest(BaseModel):
     workspace = peewee.ForeignKeyField(Workspace, on_delete="CASCADE")
     run = peewee.ForeignKeyField(WorkflowRun, backref="approval_requests", on_delete="CASCADE")
-    step_run = peewee.ForeignKeyField(StepRun, unique=True, on_delete="CASCADE")
+    step_run = peewee.ForeignKeyField(StepRun, on_delete="CASCADE")
+    #: The attempt of the step run that asked: a retried approval step asks afresh.
+    attempt = peewee.IntegerField()
     step_name = peewee.CharField(max_length=100)
     content_key = peewee.CharField(max_length=200)
     #: A snapshot of `state[content_key]` when the request was made.
@@ -29,3 +31,15 @@ class ApprovalRequest(BaseModel):
     edited_content = peewee.JSONField(null=True)
     expires_at = peewee.DateTimeField(null=True)
     created_at = peewee.DateTimeField(default=utcnow)
+
+
+def request_for(step_run: StepRun) -> ApprovalRequest | None:
+    """The approval request of a step run's current attempt, if it asked already."""
+    return (
+        ApprovalRequest.select()
+        .where(
+            (ApprovalRequest.step_run == step_run.id)
+            & (ApprovalRequest.attempt == step_run.attempt)
+        )
+        .first()
+    )

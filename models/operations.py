@@ -122,9 +122,14 @@ def decide_approval(
     if request.decision is not None:
         raise NotAllowed(f"approval request {request.id} was already decided ({request.decision})")
     run = run_by_id(request.run_id)
-    if run.status != statuses.PAUSED or run.current_step_run_id != request.step_run_id:
-        raise NotAllowed(f"the run is {run.status} and no longer waits for this approval")
     step_run = step_run_by_id(request.step_run_id)
+    waiting = (
+        run.status == statuses.PAUSED
+        and run.current_step_run_id == request.step_run_id
+        and step_run.attempt == request.attempt
+    )
+    if not waiting:
+        raise NotAllowed(f"the run is {run.status} and no longer waits for this approval")
     now = utcnow()
     change = RunChange(run)
     change.move_step(step_run, statuses.RUNNING, None)

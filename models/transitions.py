@@ -155,6 +155,10 @@ class RunChange:
         )
         return step_run
 
+    @property
+    def has_events(self) -> bool:
+        return bool(self._events)
+
     def also(self, write: Callable[[], None]) -> RunChange:
         """Another write (a signal consumed, an approval requested) in the same transaction."""
         self._writes.append(write)
@@ -312,6 +316,22 @@ def _step_run_write(sql: _Sql, step_run: StepRun, changed: set[str] | None) -> s
         f"UPDATE step_run SET {assignments} WHERE id = {sql.bind(StepRun, 'id', step_run.id)} "
         "AND EXISTS (SELECT 1 FROM fenced)"
     )
+
+
+def set_timer(run: WorkflowRun, at: datetime.datetime | None) -> bool:
+    """Move only the run's timer, fenced on its version: not a transition, so no event.
+
+    A worker sets it when it takes a step on (a lease), or puts back a wait's due time.
+    False when the run moved meanwhile.
+    """
+    cursor = db.execute_sql(
+        "UPDATE workflow_run SET next_run_at = %s WHERE id = %s AND version = %s",
+        (at, run.id, run.version),
+    )
+    if cursor.rowcount != 1:
+        return False
+    run.next_run_at = at
+    return True
 
 
 def _step_payload(step_run: StepRun) -> dict:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 from urllib.parse import urlparse
 
 TEST_DATABASE_URL = os.environ.get(
@@ -20,6 +21,8 @@ os.environ["DATABASE_URL"] = TEST_DATABASE_URL
 os.environ["BROKER_URL"] = TEST_BROKER_URL
 os.environ["ADMIN_TOKEN"] = ADMIN_TOKEN
 os.environ["STEVORA_HANDLERS"] = "tests.handlers"
+# Timers in tests are milliseconds to a second: the clock looks often.
+os.environ["STEVORA_CLOCK_INTERVAL_MS"] = "50"
 
 import pytest  # noqa: E402
 
@@ -84,6 +87,19 @@ def worker(broker):
     worker.start()
     yield worker
     worker.stop()
+
+
+@pytest.fixture
+def clock():
+    """The clock, ticking in a thread of the test process."""
+    from actors import clock as clock_module
+
+    stop = threading.Event()
+    thread = threading.Thread(target=clock_module.run, args=(stop,), daemon=True)
+    thread.start()
+    yield
+    stop.set()
+    thread.join(timeout=5)
 
 
 @pytest.fixture

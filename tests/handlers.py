@@ -30,3 +30,33 @@ def refuse(ctx, config):
 @task_handler("not_a_dict")
 def not_a_dict(ctx, config):
     return ["a", "list"]
+
+
+_calls: dict[str, int] = {}
+
+
+@task_handler("flaky")
+def flaky(ctx, config):
+    """Fails `config.failures` times per run, then succeeds; counts its calls per run."""
+    key = f"{ctx.run_id}:{ctx.step_name}"
+    _calls[key] = _calls.get(key, 0) + 1
+    if _calls[key] <= config.get("failures", 2):
+        raise RuntimeError(f"flaky failure {_calls[key]}")
+    return {"calls": _calls[key], "attempt": ctx.attempt}
+
+
+@task_handler("sleepy")
+def sleepy(ctx, config):
+    """Sleeps `config.seconds` (interruptible by a step timeout)."""
+    import time
+
+    deadline = time.monotonic() + config.get("seconds", 1)
+    while time.monotonic() < deadline:
+        time.sleep(0.01)
+    return {"slept": config.get("seconds", 1)}
+
+
+@task_handler("count")
+def count(ctx, config):
+    """Adds one to `state.n`."""
+    return {"n": ctx.state.get("n", 0) + 1}

@@ -255,7 +255,7 @@ def test_events_are_paginated_oldest_first(client, auth, worker):
 
 def test_a_broker_outage_does_not_fail_creation(auth, definition, caplog):
     client = falcon.testing.TestClient(create_app(broker=RabbitmqBroker(url=DEAD_BROKER_URL)))
-    with caplog.at_level(logging.WARNING, logger="app.run_creation"):
+    with caplog.at_level(logging.WARNING, logger="app.commands"):
         result = create_run(client, auth, definition["id"])
     assert result.status_code == 201
     assert WorkflowRun.get_by_id(result.json["data"]["id"]).status == "PENDING"

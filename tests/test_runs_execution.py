@@ -103,7 +103,7 @@ def test_a_failing_task_fails_the_run_with_its_error(workspace, worker, handler,
         workspace[0],
         [
             {"type": "task", "name": "ok", "handler": "echo", "config": {"kept": 1}},
-            {"type": "task", "name": "bad", "handler": handler},
+            {"type": "task", "name": "bad", "handler": handler, "retry": {"maxAttempts": 1}},
             {"type": "task", "name": "never", "handler": "noop"},
         ],
     )

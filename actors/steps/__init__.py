@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from actors.steps.approval import run_approval
+from actors.steps.condition import run_condition
 from actors.steps.context import StepContext
-from actors.steps.outcomes import Completed, Failed, Outcome
+from actors.steps.external_event import run_external_event
+from actors.steps.outcomes import AwaitingApproval, Completed, Failed, Outcome, Waiting
 from actors.steps.task import run_task
+from actors.steps.wait import run_wait
 
 _RUNNERS: dict[str, Callable[[dict, StepContext], Outcome]] = {
     "task": run_task,
+    "wait": run_wait,
+    "condition": run_condition,
+    "external_event": run_external_event,
+    "approval": run_approval,
 }
 
 
@@ -25,4 +33,12 @@ def run_step(step: dict, ctx: StepContext) -> Outcome:
     return runner(step, ctx)
 
 
-__all__ = ["Completed", "Failed", "Outcome", "StepContext", "run_step"]
+__all__ = [
+    "AwaitingApproval",
+    "Completed",
+    "Failed",
+    "Outcome",
+    "StepContext",
+    "Waiting",
+    "run_step",
+]

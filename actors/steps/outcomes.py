@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field
 from typing import Any
+
+from models.signals import Signal
 
 
 @dataclass(frozen=True)
 class Completed:
-    """The step finished: merge `updates` into state and go on (to `jump_to` when set)."""
+    """The step finished: merge `updates` into state and go on (to `jump_to` when named)."""
 
     updates: dict[str, Any] = field(default_factory=dict)
-    jump_to: int | None = None
+    #: The step run's recorded output; its state updates when None.
+    output: dict[str, Any] | None = None
+    #: The name of the step to go to instead of the next one.
+    jump_to: str | None = None
+    #: The signal this step used up, marked consumed in the same transaction.
+    consumed_signal: Signal | None = None
 
 
 @dataclass(frozen=True)
@@ -22,9 +30,30 @@ class Failed:
     message: str
     details: dict[str, Any] = field(default_factory=dict)
     retryable: bool = True
+    #: State updates kept even though the step failed (an approval's recorded decision).
+    updates: dict[str, Any] = field(default_factory=dict)
 
     def as_error(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "details": self.details}
 
 
-Outcome = Completed | Failed
+@dataclass(frozen=True)
+class Waiting:
+    """The run waits (status WAITING) until `until`, or for a signal of `signal_type`."""
+
+    reason: str
+    until: datetime.datetime | None = None
+    signal_type: str | None = None
+
+
+@dataclass(frozen=True)
+class AwaitingApproval:
+    """The run pauses (status PAUSED) until a person decides on `content`."""
+
+    content_key: str
+    content: Any
+    prompt: str | None
+    expires_at: datetime.datetime | None
+
+
+Outcome = Completed | Failed | Waiting | AwaitingApproval

@@ -8,6 +8,8 @@ import logging
 from actors.registry import NonRetryableError, UnknownHandler, get_handler
 from actors.steps.context import StepContext
 from actors.steps.outcomes import Completed, Failed, Outcome
+from actors.steps.templates import TemplateUnresolved, render
+from actors.steps.timeout import StepTimeout, time_bound
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +25,18 @@ def run_task(step: dict, ctx: StepContext) -> Outcome:
             retryable=False,
         )
     try:
-        result = handler(ctx, dict(step.get("config") or {}))
+        config = render(dict(step.get("config") or {}), ctx.input, ctx.state)
+    except TemplateUnresolved as exc:
+        return Failed("TEMPLATE_UNRESOLVED", str(exc), {"path": exc.path}, retryable=False)
+    try:
+        with time_bound(step.get("timeoutMs")):
+            result = handler(ctx, config)
+    except StepTimeout:
+        return Failed(
+            "STEP_TIMEOUT",
+            f"handler {step['handler']!r} ran longer than {step['timeoutMs']} ms",
+            {"timeoutMs": step["timeoutMs"]},
+        )
     except NonRetryableError as exc:
         return Failed("TASK_FAILED", str(exc) or type(exc).__name__, _describe(exc), False)
     except Exception as exc:

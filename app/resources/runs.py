@@ -1,6 +1,6 @@
 """Workflow runs: create (idempotent), list, get one with its step runs, and its event log.
 
-Cancel, resume and retry come with the next issue; their routes do not exist yet (404).
+Cancel, resume and retry live in `app.resources.run_operations`.
 """
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ import dramatiq
 import falcon
 
 from app import serializers
+from app.commands import publish_start
 from app.errors import PayloadTooLarge
-from app.lookup import find_in_workspace
 from app.media import MAX_DOCUMENT_BYTES, read_object, serialized_size
 from app.pagination import Page, paginate
-from app.run_creation import create_run, find_definition, publish_start, select_runs
+from app.run_creation import create_run, find_definition, find_run, select_runs
 from app.validation import Fields, Problems
 from models import statuses
 from models.ids import is_id
@@ -68,7 +68,7 @@ class Runs:
         resp.media = paginate(query, page, serializers.run)
 
     def on_get_item(self, req: falcon.Request, resp: falcon.Response, run_id: str) -> None:
-        run = self._find(req, run_id)
+        run = find_run(req.context.workspace, run_id)
         steps = StepRun.select().where(StepRun.run == run.id).order_by(StepRun.id)
         data = serializers.run(run)
         data["stepRuns"] = [serializers.step_run(step) for step in steps]
@@ -79,12 +79,6 @@ class Runs:
         problems = Problems()
         page = Page.from_request(req, problems)
         problems.raise_if_any()
-        run = self._find(req, run_id)
+        run = find_run(req.context.workspace, run_id)
         query = RunEvent.select().where(RunEvent.run == run.id).order_by(RunEvent.id)
         resp.media = paginate(query, page, serializers.event)
-
-    @staticmethod
-    def _find(req: falcon.Request, run_id: str) -> WorkflowRun:
-        return find_in_workspace(
-            WorkflowRun, "wfrun", run_id, req.context.workspace, "workflow run", select_runs()
-        )

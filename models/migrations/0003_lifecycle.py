@@ -26,7 +26,8 @@ STATEMENTS = [
         id varchar(40) PRIMARY KEY,
         workspace_id varchar(40) NOT NULL REFERENCES workspace (id) ON DELETE CASCADE,
         run_id varchar(40) NOT NULL REFERENCES workflow_run (id) ON DELETE CASCADE,
-        step_run_id varchar(40) NOT NULL UNIQUE REFERENCES step_run (id) ON DELETE CASCADE,
+        step_run_id varchar(40) NOT NULL REFERENCES step_run (id) ON DELETE CASCADE,
+        attempt integer NOT NULL,
         step_name varchar(100) NOT NULL,
         content_key varchar(200) NOT NULL,
         content jsonb,
@@ -40,6 +41,10 @@ STATEMENTS = [
     )
     """,
     "CREATE INDEX approval_request_workspace_id_id ON approval_request (workspace_id, id)",
+    """
+    CREATE UNIQUE INDEX approval_request_step_run_id_attempt
+        ON approval_request (step_run_id, attempt)
+    """,
 ]
 
 

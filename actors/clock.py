@@ -1,0 +1,125 @@
+"""The clock: about once a second, turns due timers into commands. Safe to run in copies.
+
+Timers live in PostgreSQL (`workflow_run.next_run_at`): wait steps, retry backoffs, signal and
+approval timeouts, and the redrive of commands nobody acted on (a run still PENDING, a step
+whose worker died). Due rows are taken with `FOR UPDATE SKIP LOCKED` and pushed one redrive
+interval ahead in the same statement, so two clocks never fire one timer twice, and a command
+that gets lost is sent again later. Commands are sent after the claim commits.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import signal
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import peewee
+from dramatiq.errors import BrokerError
+
+from actors.runs import execute_step, start_run
+from models import statuses
+from models.base import utcnow
+from models.config import settings
+from models.db import db
+
+logger = logging.getLogger(__name__)
+
+#: Most timers one tick fires; the rest wait for the next tick.
+BATCH = 500
+
+_CLAIM_DUE = """
+WITH due AS (
+    SELECT id FROM workflow_run
+    WHERE next_run_at <= %s
+    ORDER BY next_run_at
+    LIMIT %s
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE workflow_run AS run SET next_run_at = %s
+FROM due WHERE run.id = due.id
+RETURNING run.id, run.status, run.current_step_run_id
+"""
+
+_STEP_RUNS = "SELECT id, step_index, attempt, status FROM step_run WHERE id = ANY(%s)"
+
+
+@dataclass(frozen=True)
+class Command:
+    """What a due timer asks for: start a run, or look at (or retry) its current step."""
+
+    run_id: str
+    step_run_id: str | None = None
+    step_index: int | None = None
+    attempt: int | None = None
+
+    def send(self) -> None:
+        if self.step_run_id is None:
+            start_run.send(self.run_id)
+        else:
+            execute_step.send(self.run_id, self.step_run_id, self.step_index, self.attempt)
+
+
+def due_commands(now: datetime.datetime | None = None) -> list[Command]:
+    """Claim the due timers (pushing each one redrive interval ahead) and say what to send."""
+    now = now or utcnow()
+    again = now + datetime.timedelta(milliseconds=settings.redrive_after_ms)
+    with db.atomic():
+        claimed = db.execute_sql(_CLAIM_DUE, (now, BATCH, again)).fetchall()
+        step_ids = [step_run_id for _, _, step_run_id in claimed if step_run_id]
+        steps = {row[0]: row[1:] for row in db.execute_sql(_STEP_RUNS, (step_ids,)).fetchall()}
+    return list(_commands(claimed, steps))
+
+
+def _commands(claimed: Iterable[tuple], steps: dict[str, tuple]) -> Iterable[Command]:
+    for run_id, status, step_run_id in claimed:
+        if status == statuses.PENDING:
+            yield Command(run_id)
+        elif step_run_id in steps:
+            step_index, attempt, step_status = steps[step_run_id]
+            if status == statuses.RUNNING and step_status == statuses.FAILED:
+                attempt += 1  # the backoff is over: the next attempt
+            yield Command(run_id, step_run_id, step_index, attempt)
+
+
+def tick() -> int:
+    """One pass: claim what is due and send its commands; how many were sent."""
+    with db.connection_context():
+        commands = due_commands()
+    sent = 0
+    for command in commands:
+        try:
+            command.send()
+            sent += 1
+        except BrokerError as exc:
+            # The timer was pushed ahead: the clock tries again after the redrive interval.
+            logger.warning("clock could not send for run %s: %s", command.run_id, exc)
+    return sent
+
+
+def run(stop: threading.Event) -> None:
+    """Tick until `stop` is set."""
+    interval = settings.clock_interval_ms / 1000
+    logger.info(
+        "clock started: every %.3f s, redrive after %d ms", interval, settings.redrive_after_ms
+    )
+    while not stop.is_set():
+        try:
+            sent = tick()
+        except (peewee.DatabaseError, peewee.InterfaceError) as exc:
+            logger.warning("clock tick failed, the database is unavailable: %s", exc)
+            sent = 0
+        if sent:
+            logger.info("clock sent %d command(s)", sent)
+        stop.wait(interval)
+
+
+def main() -> None:
+    """The `clock` process: runs until SIGTERM or SIGINT."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    run(stop)

@@ -1,0 +1,110 @@
+"""Signals other services publish straight to RabbitMQ, without HTTP (SPEC section 6).
+
+The message is a Dramatiq message for `deliver_signal` on the `signals` queue, with keyword
+arguments only: workspaceId, runId, signalType, payload, signalId. A signal is stored once per
+(run, signalId), so a repeat takes effect once; one that arrives before its run reaches the
+step that waits for it is kept until then. A message that can never be delivered (malformed,
+or naming a run that is not in that workspace) is refused with its reason logged and lands in
+the dead-letter queue `signals.XQ`; it never touches another run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import dramatiq
+
+from actors import driver
+from actors.runs import STEP_TIME_LIMIT_MS, hand_off
+from models import statuses
+from models.base import utcnow
+from models.db import db
+from models.definitions import awaited_signal, definition_steps
+from models.errors import StevoraError
+from models.ids import is_id, new_id
+from models.runs import run_by_id, step_run_by_id
+from models.signals import FROM_BROKER
+
+logger = logging.getLogger(__name__)
+
+#: The keyword arguments a signal message carries, all required.
+FIELDS = frozenset({"workspaceId", "runId", "signalType", "payload", "signalId"})
+#: Largest payload, serialized (SPEC section 1).
+MAX_PAYLOAD_BYTES = 256 * 1024
+
+_STORE = (
+    "INSERT INTO signal (id, workspace_id, run_id, signal_type, payload, signal_key, source,"
+    " created_at) VALUES (%s, %s, %s, %s, %s::jsonb, %s, %s, %s)"
+    " ON CONFLICT (run_id, signal_key) DO NOTHING RETURNING id"
+)
+
+
+class MalformedSignal(StevoraError):
+    """A signal message that can never be delivered; it goes to the dead-letter queue."""
+
+
+@dramatiq.actor(
+    queue_name="signals", max_retries=5, throws=(MalformedSignal,), time_limit=STEP_TIME_LIMIT_MS
+)
+def deliver_signal(*args: Any, **kwargs: Any) -> None:
+    """Store a signal for its run and, if the run is waiting for it, go on at once."""
+    try:
+        fields = parse(args, kwargs)
+        run = run_by_id(fields["runId"])
+        if run is None or run.workspace_id != fields["workspaceId"]:
+            raise MalformedSignal(f"no run {fields['runId']} in workspace {fields['workspaceId']}")
+    except MalformedSignal as exc:
+        logger.warning("signal refused, dead-lettered: %s", exc)
+        raise
+    if not _store(fields):
+        logger.info("signal %s for run %s already received", fields["signalId"], run.id)
+        return
+    if run.status != statuses.WAITING:
+        return  # Kept: the step takes it when the run gets there.
+    step = definition_steps(run.definition_id)[run.current_step_index]
+    if awaited_signal(step) != fields["signalType"]:
+        return
+    step_run = step_run_by_id(run.current_step_run_id)
+    driver.resume(run.id, step_run.id, step_run.attempt, hand_off)
+
+
+def parse(args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The signal's fields, checked; `MalformedSignal` says what is wrong."""
+    if args:
+        raise MalformedSignal("a signal takes keyword arguments only (args must be [])")
+    missing, unknown = FIELDS - set(kwargs), set(kwargs) - FIELDS
+    if missing or unknown:
+        raise MalformedSignal(f"missing fields {sorted(missing)}, unknown fields {sorted(unknown)}")
+    if not is_id(kwargs["workspaceId"], "ws"):
+        raise MalformedSignal(f"workspaceId is not a workspace id: {kwargs['workspaceId']!r}")
+    if not is_id(kwargs["runId"], "wfrun"):
+        raise MalformedSignal(f"runId is not a workflow run id: {kwargs['runId']!r}")
+    for name, limit in (("signalType", 200), ("signalId", 255)):
+        value = kwargs[name]
+        if not isinstance(value, str) or not 1 <= len(value) <= limit:
+            raise MalformedSignal(f"{name} must be a string of 1 to {limit} characters")
+    if not isinstance(kwargs["payload"], dict):
+        raise MalformedSignal("payload must be a JSON object")
+    if len(json.dumps(kwargs["payload"])) > MAX_PAYLOAD_BYTES:
+        raise MalformedSignal(f"payload is larger than {MAX_PAYLOAD_BYTES} bytes")
+    return kwargs
+
+
+def _store(fields: dict[str, Any]) -> bool:
+    """Keep the signal; False when this run already has one with this signalId."""
+    cursor = db.execute_sql(
+        _STORE,
+        (
+            new_id("sig"),
+            fields["workspaceId"],
+            fields["runId"],
+            fields["signalType"],
+            json.dumps(fields["payload"]),
+            fields["signalId"],
+            FROM_BROKER,
+            utcnow(),
+        ),
+    )
+    return cursor.fetchone() is not None

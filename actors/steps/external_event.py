@@ -1,0 +1,28 @@
+"""The external_event step: WAITING until a signal of its type arrives, then merge its payload.
+
+The signal may come over REST (resume) or straight through the broker, even before the run
+got here. Past `timeoutMs` the step fails with SIGNAL_TIMEOUT, and the retry policy decides.
+"""
+
+from __future__ import annotations
+
+from actors.steps.context import StepContext
+from actors.steps.outcomes import Completed, Failed, Outcome, Waiting
+
+
+def run_external_event(step: dict, ctx: StepContext) -> Outcome:
+    if ctx.signal is not None:
+        payload = ctx.signal.payload if isinstance(ctx.signal.payload, dict) else {}
+        return Completed(
+            updates=payload,
+            output={"signalId": ctx.signal.id, "payload": ctx.signal.payload},
+            consumed_signal=ctx.signal,
+        )
+    deadline = ctx.elapsed(step["timeoutMs"]) if "timeoutMs" in step else None
+    if deadline is not None and ctx.now >= deadline:
+        return Failed(
+            "SIGNAL_TIMEOUT",
+            f"no {step['signalType']!r} signal arrived within {step['timeoutMs']} ms",
+            {"signalType": step["signalType"], "timeoutMs": step["timeoutMs"]},
+        )
+    return Waiting("signal", until=deadline, signal_type=step["signalType"])

@@ -1,0 +1,99 @@
+"""GET /v1/approval-requests, GET /:id, and POST /:id/decide."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dramatiq
+import falcon
+
+from app import serializers
+from app.commands import publish_step
+from app.errors import PayloadTooLarge
+from app.lookup import find_in_workspace
+from app.media import MAX_DOCUMENT_BYTES, read_object, serialized_size
+from app.pagination import Page, paginate
+from app.validation import MISSING, Fields, Problems
+from models import statuses
+from models.approvals import DECISIONS, EDITED, ApprovalRequest
+from models.operations import decide_approval
+from models.runs import StepRun, WorkflowRun
+
+DECIDE_FIELDS = ("decision", "editedContent", "decidedBy")
+
+
+class ApprovalRequests:
+    def __init__(self, broker: dramatiq.Broker) -> None:
+        self.broker = broker
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Newest first. `pending=true`: undecided, and the run still paused at that request;
+        `pending=false`: decided; absent: every request."""
+        problems = Problems()
+        page = Page.from_request(req, problems)
+        pending = Fields(problems, req.params).choice("pending", ("true", "false"), required=False)
+        problems.raise_if_any()
+        query = ApprovalRequest.select().where(
+            ApprovalRequest.workspace == req.context.workspace.id
+        )
+        if pending == "true":
+            query = _still_awaited(query)
+        elif pending == "false":
+            query = query.where(ApprovalRequest.decision.is_null(False))
+        # Ids are time-sortable, and (workspace_id, id) is indexed.
+        query = query.order_by(ApprovalRequest.id.desc())
+        resp.media = paginate(query, page, serializers.approval_request)
+
+    def on_get_item(self, req: falcon.Request, resp: falcon.Response, request_id: str) -> None:
+        request = _find(req, request_id)
+        resp.media = {"success": True, "data": serializers.approval_request(request)}
+
+    def on_post_decide(self, req: falcon.Request, resp: falcon.Response, request_id: str) -> None:
+        """Record the decision and wake the run; 409 when decided already or the run moved on."""
+        body = read_object(req)
+        decision, decided_by, edited_content = _read_decision(body)
+        request = _find(req, request_id)
+        request, step_run = decide_approval(request, decision, decided_by, edited_content)
+        publish_step(self.broker, step_run)
+        resp.media = {"success": True, "data": serializers.approval_request(request)}
+
+
+def _read_decision(body: dict[str, Any]) -> tuple[str, str | None, Any]:
+    """`(decision, decidedBy, editedContent)`; `editedContent` only, and always, for edited."""
+    problems = Problems()
+    fields = Fields(problems, body)
+    fields.only(DECIDE_FIELDS)
+    decision = fields.choice("decision", DECISIONS)
+    decided_by = fields.string("decidedBy", max_length=200, required=False)
+    edited_content = body.get("editedContent", MISSING)
+    if decision == EDITED and (edited_content is MISSING or edited_content is None):
+        fields.add("editedContent", "is required when decision is edited")
+    elif decision is not None and decision != EDITED and edited_content is not MISSING:
+        fields.add("editedContent", "is only allowed when decision is edited")
+    problems.raise_if_any()
+    if decision != EDITED:
+        return decision, decided_by, None
+    if serialized_size(edited_content) > MAX_DOCUMENT_BYTES:
+        raise PayloadTooLarge(f"editedContent must be at most {MAX_DOCUMENT_BYTES} bytes as JSON")
+    return decision, decided_by, edited_content
+
+
+def _still_awaited(query: Any) -> Any:
+    """Requests nobody decided whose run is still PAUSED at that step run's attempt."""
+    return (
+        query.join(WorkflowRun, on=ApprovalRequest.run == WorkflowRun.id)
+        .switch(ApprovalRequest)
+        .join(StepRun, on=ApprovalRequest.step_run == StepRun.id)
+        .where(
+            ApprovalRequest.decision.is_null()
+            & (WorkflowRun.status == statuses.PAUSED)
+            & (WorkflowRun.current_step_run_id == ApprovalRequest.step_run)
+            & (StepRun.attempt == ApprovalRequest.attempt)
+        )
+    )
+
+
+def _find(req: falcon.Request, request_id: str) -> ApprovalRequest:
+    return find_in_workspace(
+        ApprovalRequest, "apr", request_id, req.context.workspace, "approval request"
+    )

@@ -1,0 +1,66 @@
+"""POST /v1/workflow-runs/{run_id}/cancel, /resume and /retry.
+
+Each is one transition (`models.operations`), committed before the worker is told to go on.
+A run not in a state that allows the operation raises `NotAllowed`, answered 409.
+"""
+
+from __future__ import annotations
+
+import dramatiq
+import falcon
+
+from app import serializers
+from app.commands import publish_step
+from app.errors import PayloadTooLarge
+from app.media import MAX_DOCUMENT_BYTES, read_object, serialized_size
+from app.run_creation import find_run
+from app.validation import Fields, Problems
+from models.operations import cancel_run, resume_run, retry_run
+
+RESUME_FIELDS = ("signalType", "payload")
+
+
+class RunOperations:
+    def __init__(self, broker: dramatiq.Broker) -> None:
+        self.broker = broker
+
+    def on_post_cancel(self, req: falcon.Request, resp: falcon.Response, run_id: str) -> None:
+        """200 with the run CANCELLED, from PENDING, RUNNING, WAITING or PAUSED."""
+        _no_body(req)
+        run = find_run(req.context.workspace, run_id)
+        cancelled = cancel_run(run.id)
+        cancelled.definition = run.definition  # name and version for the answer
+        resp.media = {"success": True, "data": serializers.run(cancelled)}
+
+    def on_post_resume(self, req: falcon.Request, resp: falcon.Response, run_id: str) -> None:
+        """200 with the run RUNNING again, when it is WAITING for this signal type."""
+        body = read_object(req)
+        problems = Problems()
+        fields = Fields(problems, body)
+        fields.only(RESUME_FIELDS)
+        signal_type = fields.string("signalType", max_length=200)
+        payload = fields.object("payload", required=False)
+        problems.raise_if_any()
+        payload = payload if payload is not None else {}
+        if serialized_size(payload) > MAX_DOCUMENT_BYTES:
+            raise PayloadTooLarge(f"payload must be at most {MAX_DOCUMENT_BYTES} bytes as JSON")
+        run = find_run(req.context.workspace, run_id)
+        step_run = resume_run(run, signal_type, payload)
+        publish_step(self.broker, step_run)
+        resp.media = {"success": True, "data": serializers.run(run)}
+
+    def on_post_retry(self, req: falcon.Request, resp: falcon.Response, run_id: str) -> None:
+        """200 with a FAILED run RUNNING again from the failed step, its state kept."""
+        _no_body(req)
+        run = find_run(req.context.workspace, run_id)
+        step_run = retry_run(run)
+        publish_step(self.broker, step_run)
+        resp.media = {"success": True, "data": serializers.run(run)}
+
+
+def _no_body(req: falcon.Request) -> None:
+    """These calls take no parameters: no body, or `{}`; any member is 400."""
+    body = read_object(req, required=False)
+    problems = Problems()
+    Fields(problems, body).only(())
+    problems.raise_if_any("this call takes no body fields")
