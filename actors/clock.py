@@ -1,4 +1,5 @@
-"""The clock: about once a second, turns due timers into commands. Safe to run in copies.
+"""The clock: turns due timers into commands, waking when the next one is due (at least once a
+second). Safe to run in copies.
 
 Timers live in PostgreSQL (`workflow_run.next_run_at`): wait steps, retry backoffs, signal and
 approval timeouts, and the redrive of commands nobody acted on (a run still PENDING, a step
@@ -42,6 +43,11 @@ UPDATE workflow_run AS run SET next_run_at = %s
 FROM due WHERE run.id = due.id
 RETURNING run.id, run.status, run.current_step_run_id
 """
+
+_NEXT_DUE = "SELECT min(next_run_at) FROM workflow_run"
+
+#: Shortest pause between ticks, so a timer that stays due (its row locked) cannot spin.
+MIN_PAUSE = 0.01
 
 _STEP_RUNS = "SELECT id, step_index, attempt, status FROM step_run WHERE id = ANY(%s)"
 
@@ -99,6 +105,15 @@ def tick() -> int:
     return sent
 
 
+def pause(interval: float) -> float:
+    """Seconds until the earliest timer is due, at most `interval`: waits wake on time."""
+    with db.connection_context():
+        next_due = db.execute_sql(_NEXT_DUE).fetchone()[0]
+    if next_due is None:
+        return interval
+    return max(MIN_PAUSE, min(interval, (next_due - utcnow()).total_seconds()))
+
+
 def run(stop: threading.Event) -> None:
     """Tick until `stop` is set."""
     interval = settings.clock_interval_ms / 1000
@@ -108,12 +123,13 @@ def run(stop: threading.Event) -> None:
     while not stop.is_set():
         try:
             sent = tick()
+            wait = pause(interval)
         except (peewee.DatabaseError, peewee.InterfaceError) as exc:
             logger.warning("clock tick failed, the database is unavailable: %s", exc)
-            sent = 0
+            sent, wait = 0, interval
         if sent:
             logger.info("clock sent %d command(s)", sent)
-        stop.wait(interval)
+        stop.wait(wait)
 
 
 def main() -> None:

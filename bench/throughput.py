@@ -8,7 +8,8 @@ Phase 1 starts `--runs` runs of a `--steps`-step `noop` definition from `--concu
 threads and reports the create-run API rate, runs/s and steps/s (from the first run's
 createdAt to the last run's completedAt) and create-to-completed latency. Phase 2 does the
 same with one step. Phase 3 starts `--latency-runs` 1-step runs one at a time, for latency
-without load. Timestamps have millisecond
+without load. Phase 4 times signal round trips (SIGNAL_RECEIVED to the next step
+completed) and phase 5 the lateness of wait steps (due time to resumed). Timestamps have millisecond
 resolution, so latencies are exact to about 1 ms.
 """
 
@@ -59,7 +60,19 @@ def main() -> int:
             _report(result)
         if args.latency_runs:
             print(f"\n{args.latency_runs} runs of 1 noop step, one at a time (unloaded latency)")
-            _report_latency(run_one_at_a_time(base, api_key, args.latency_runs))
+            _report_latency(
+                run_one_at_a_time(base, api_key, args.latency_runs), "create->completed latency"
+            )
+        if args.signal_runs:
+            print(f"\n{args.signal_runs} signal round trips (resume -> next step completed)")
+            _report_latency(
+                signal_round_trips(base, api_key, args.signal_runs), "signal->next step completed"
+            )
+        if args.wait_runs:
+            print(f"\n{args.wait_runs} waits of {args.wait_ms} ms (due -> resumed, the lateness)")
+            _report_latency(
+                wait_lateness(base, api_key, args.wait_runs, args.wait_ms), "wait lateness"
+            )
     except BenchFailed as exc:
         print(f"\nbench: {exc}", file=sys.stderr)
         return 1
@@ -92,7 +105,7 @@ def run_phase(base: str, api_key: str, runs: int, steps: int, concurrency: int) 
 def run_one_at_a_time(base: str, api_key: str, runs: int) -> list[float]:
     """Start 1-step runs one after another, each once the last completed; their latencies."""
     session = _session(api_key)
-    definition_id = _create_definition(session, base, 1)
+    definition_id = _create_definition(session, base, steps=1)
     latencies = []
     for index in range(runs):
         run = _call(
@@ -109,6 +122,67 @@ def run_one_at_a_time(base: str, api_key: str, runs: int) -> list[float]:
         print(f"\rcompleted {index + 1}/{runs} runs", end="", flush=True)
     print()
     return latencies
+
+
+def signal_round_trips(base: str, api_key: str, runs: int) -> list[float]:
+    """Runs that wait for a signal, then a noop: from SIGNAL_RECEIVED to the noop completed."""
+    session = _session(api_key)
+    steps = [
+        {"type": "external_event", "name": "wait-for-go", "signalType": "go"},
+        {"type": "task", "name": "after", "handler": "noop"},
+    ]
+    definition_id = _create_definition(session, base, steps=steps)
+    latencies = []
+    for index in range(runs):
+        run_id = _call(
+            session, "POST", f"{base}/v1/workflow-runs", json={"definitionId": definition_id}
+        )["data"]["id"]
+        _poll_status(session, base, run_id, "WAITING")
+        _call(
+            session, "POST", f"{base}/v1/workflow-runs/{run_id}/resume", json={"signalType": "go"}
+        )
+        run = _poll_status(session, base, run_id, "COMPLETED")
+        events = _call(session, "GET", f"{base}/v1/workflow-runs/{run_id}/events")["data"]
+        received = next(e for e in events if e["eventType"] == "SIGNAL_RECEIVED")
+        done = _timestamp(run["completedAt"]) - _timestamp(received["createdAt"])
+        latencies.append(done.total_seconds() * 1000)
+        print(f"\rcompleted {index + 1}/{runs} round trips", end="", flush=True)
+    print()
+    return latencies
+
+
+def wait_lateness(base: str, api_key: str, runs: int, wait_ms: int) -> list[float]:
+    """Runs of one wait step, all started at once: how late each wait step was resumed."""
+    session = _session(api_key)
+    definition_id = _create_definition(
+        session, base, steps=[{"type": "wait", "name": "pause", "durationMs": wait_ms}]
+    )
+    run_ids = [
+        _call(session, "POST", f"{base}/v1/workflow-runs", json={"definitionId": definition_id})[
+            "data"
+        ]["id"]
+        for _ in range(runs)
+    ]
+    latencies = []
+    for index, run_id in enumerate(run_ids):
+        run = _poll_status(session, base, run_id, "COMPLETED")
+        step = run["stepRuns"][0]
+        due = _timestamp(step["startedAt"]) + datetime.timedelta(milliseconds=wait_ms)
+        latencies.append((_timestamp(step["completedAt"]) - due).total_seconds() * 1000)
+        print(f"\rcompleted {index + 1}/{runs} waits", end="", flush=True)
+    print()
+    return latencies
+
+
+def _poll_status(session: requests.Session, base: str, run_id: str, status: str) -> dict:
+    deadline = time.monotonic() + 60
+    while True:
+        run = _call(session, "GET", f"{base}/v1/workflow-runs/{run_id}")["data"]
+        if run["status"] == status:
+            return run
+        if run["status"] in ("FAILED", "CANCELLED") or time.monotonic() > deadline:
+            raise BenchFailed(f"run {run_id} is {run['status']}, not {status}")
+        time.sleep(0.02)
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -155,11 +229,13 @@ def _call(session: requests.Session, method: str, url: str, **kwargs) -> dict:
     return response.json()
 
 
-def _create_definition(session: requests.Session, base: str, steps: int) -> str:
+def _create_definition(session: requests.Session, base: str, steps: int | list[dict]) -> str:
+    if isinstance(steps, int):
+        steps = [{"type": "task", "name": f"step-{i}", "handler": "noop"} for i in range(steps)]
     body = {
-        "name": f"bench-{steps}-steps",
+        "name": f"bench-{len(steps)}-steps",
         "version": f"{int(time.time())}-{secrets.token_hex(3)}",
-        "steps": [{"type": "task", "name": f"step-{i}", "handler": "noop"} for i in range(steps)],
+        "steps": steps,
     }
     return _call(session, "POST", f"{base}/v1/workflow-definitions", json=body)["data"]["id"]
 
@@ -255,9 +331,9 @@ def _report(result: PhaseResult) -> None:
     )
 
 
-def _report_latency(latencies: list[float]) -> None:
+def _report_latency(latencies: list[float], label: str) -> None:
     print(
-        f"  create->completed latency  p50 {percentile(latencies, 50):.0f} ms"
+        f"  {label}  p50 {percentile(latencies, 50):.0f} ms"
         f"   p99 {percentile(latencies, 99):.0f} ms"
     )
 
@@ -277,6 +353,11 @@ def _parser() -> argparse.ArgumentParser:
         default=100,
         help="1-step runs started one at a time, for latency without load (0 skips)",
     )
+    parser.add_argument(
+        "--signal-runs", type=int, default=50, help="signal round trips to time (0 skips)"
+    )
+    parser.add_argument("--wait-runs", type=int, default=50, help="wait steps to time (0 skips)")
+    parser.add_argument("--wait-ms", type=_positive, default=500, help="each wait's duration")
     return parser
 
 
