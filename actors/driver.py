@@ -27,6 +27,7 @@ from actors.steps import (
     run_step,
 )
 from actors.steps.retry import policy_of
+from actors.steps.timeout import STEP_TIME_LIMIT_MS
 from models import statuses
 from models.approvals import ApprovalRequest, request_for
 from models.base import utcnow
@@ -47,8 +48,6 @@ MAX_STEPS_PER_RUN = 10_000
 #: How long past a step's own time bound a worker may still be on it before the clock
 #: assumes the worker is gone and sends the command again.
 LEASE_GRACE_MS = 60_000
-#: A step with no `timeoutMs` may run this long: the actors' time limit.
-DEFAULT_STEP_TIME_MS = 20 * 60 * 1000
 
 #: Sends the command to execute a step later: (run_id, step_run_id, step_index, attempt).
 HandOff = Callable[[str, str, int, int], None]
@@ -355,7 +354,7 @@ def _context(run: WorkflowRun, step_run: StepRun, step: dict) -> StepContext:
 def _lease(step: dict, now: datetime.datetime) -> datetime.datetime:
     """How long a worker may hold a step it is running before the clock re-sends it."""
     bound = step.get("timeoutMs") if step["type"] == "task" else None
-    return now + datetime.timedelta(milliseconds=(bound or DEFAULT_STEP_TIME_MS) + LEASE_GRACE_MS)
+    return now + datetime.timedelta(milliseconds=(bound or STEP_TIME_LIMIT_MS) + LEASE_GRACE_MS)
 
 
 def _redrive(now: datetime.datetime) -> datetime.datetime:

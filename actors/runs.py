@@ -5,10 +5,7 @@ from __future__ import annotations
 import dramatiq
 
 from actors import driver
-
-#: A step may run this long before dramatiq interrupts it; below RabbitMQ's 30 min
-#: consumer_timeout, so a slow step fails cleanly instead of being redelivered.
-STEP_TIME_LIMIT_MS = 20 * 60 * 1000
+from actors.steps.timeout import STEP_TIME_LIMIT_MS
 
 
 @dramatiq.actor(queue_name="runs", max_retries=5, time_limit=STEP_TIME_LIMIT_MS)

@@ -17,7 +17,8 @@ from typing import Any
 import dramatiq
 
 from actors import driver
-from actors.runs import STEP_TIME_LIMIT_MS, hand_off
+from actors.runs import hand_off
+from actors.steps.timeout import STEP_TIME_LIMIT_MS
 from models import statuses
 from models.base import utcnow
 from models.db import db

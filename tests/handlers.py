@@ -60,3 +60,15 @@ def sleepy(ctx, config):
 def count(ctx, config):
     """Adds one to `state.n`."""
     return {"n": ctx.state.get("n", 0) + 1}
+
+
+@task_handler("swallows_errors")
+def swallows_errors(ctx, config):
+    """Sleeps inside a broad `except Exception`, as careless handlers do."""
+    import time
+
+    try:
+        time.sleep(config.get("seconds", 2))
+    except Exception:
+        return {"swallowed": True}
+    return {"slept": True}

@@ -218,7 +218,8 @@ def test_a_run_fails_when_its_attempts_are_spent_and_retry_starts_it_afresh(
     assert "WORKFLOW_RETRIED" in events(run_id)
 
 
-def test_a_task_past_its_timeout_fails_with_step_timeout(client, auth, worker):
+@pytest.mark.parametrize("handler", ["sleepy", "swallows_errors"])
+def test_a_task_past_its_timeout_fails_with_step_timeout(client, auth, worker, handler):
     run_id = create(
         client,
         auth,
@@ -226,8 +227,8 @@ def test_a_task_past_its_timeout_fails_with_step_timeout(client, auth, worker):
             {
                 "type": "task",
                 "name": "slow",
-                "handler": "sleepy",
-                "config": {"seconds": 5},
+                "handler": handler,
+                "config": {"seconds": 2},
                 "timeoutMs": 200,
                 "retry": {"maxAttempts": 1},
             }

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import logging
 
+from dramatiq.middleware import TimeLimitExceeded
+
 from actors.registry import NonRetryableError, UnknownHandler, get_handler
 from actors.steps.context import StepContext
 from actors.steps.outcomes import Completed, Failed, Outcome
 from actors.steps.templates import TemplateUnresolved, render
-from actors.steps.timeout import StepTimeout, time_bound
+from actors.steps.timeout import STEP_TIME_LIMIT_MS, StepTimeout, time_bound
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +38,13 @@ def run_task(step: dict, ctx: StepContext) -> Outcome:
             "STEP_TIMEOUT",
             f"handler {step['handler']!r} ran longer than {step['timeoutMs']} ms",
             {"timeoutMs": step["timeoutMs"]},
+        )
+    except TimeLimitExceeded:
+        # Dramatiq's own bound on an actor call: the step's policy decides, not a redelivery.
+        return Failed(
+            "STEP_TIMEOUT",
+            f"handler {step['handler']!r} ran past the worker's time limit",
+            {"timeLimitMs": STEP_TIME_LIMIT_MS},
         )
     except NonRetryableError as exc:
         return Failed("TASK_FAILED", str(exc) or type(exc).__name__, _describe(exc), False)

@@ -13,9 +13,17 @@ from collections.abc import Iterator
 
 from dramatiq.middleware import raise_thread_exception
 
+#: Dramatiq's time limit for one actor call. Below RabbitMQ's 30 min consumer_timeout, so a slow
+#: step fails cleanly instead of having its message taken back and redelivered.
+STEP_TIME_LIMIT_MS = 20 * 60 * 1000
 
-class StepTimeout(Exception):
-    """The handler ran past its step's `timeoutMs`."""
+
+class StepTimeout(BaseException):
+    """The handler ran past its step's `timeoutMs`.
+
+    A BaseException, like Dramatiq's interrupts, so a handler's `except Exception` cannot
+    swallow it.
+    """
 
 
 @contextlib.contextmanager
