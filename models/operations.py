@@ -87,7 +87,12 @@ def resume_run(run: WorkflowRun, signal_type: str, payload: dict[str, Any]) -> S
         next_run_at=redrive_at(),
     )
     change.also(lambda: signal.save(force_insert=True))
-    change.commit()
+    try:
+        change.commit()
+    except RunConflict:
+        raise NotAllowed(
+            f"run {run.id} changed meanwhile (another resume?); read it again"
+        ) from None
     return step_run
 
 

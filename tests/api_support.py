@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable
@@ -65,3 +66,14 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: fl
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         time.sleep(interval)
+
+
+def take_commands(broker, queue_name: str) -> list[tuple[str, list]]:
+    """The commands waiting in a queue, as `(actor_name, args)`, taken off it (no worker)."""
+    commands = []
+    while True:
+        method, _, body = broker.channel.basic_get(queue_name, auto_ack=True)
+        if method is None:
+            return commands
+        message = json.loads(body)
+        commands.append((message["actor_name"], message["args"]))

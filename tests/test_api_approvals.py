@@ -17,7 +17,7 @@ from models.approvals import ApprovalRequest
 from models.runs import RunEvent, StepRun, WorkflowRun
 from models.transitions import RunChange
 from tests import run_states
-from tests.api_support import TIMESTAMP, assert_error
+from tests.api_support import TIMESTAMP, assert_error, take_commands
 
 #: The fields of an approval request, exactly (SPEC section 7).
 REQUEST_FIELDS = {
@@ -181,9 +181,8 @@ def test_decide_wakes_the_run(client, auth, workspace, broker, body, edited_cont
     stored = ApprovalRequest.get_by_id(request.id)
     assert stored.decision == body["decision"] and stored.decided_by == "ana@example.com"
     assert stored.decided_at is not None and stored.edited_content == edited_content
-    assert client.simulate_get(f"/v1/approval-requests/{request.id}", headers=auth).json[
-        "data"
-    ] == {**data}
+    again = client.simulate_get(f"/v1/approval-requests/{request.id}", headers=auth)
+    assert again.json["data"] == data
 
     stored_run = WorkflowRun.get_by_id(run.id)
     assert stored_run.status == "RUNNING" and stored_run.next_run_at is not None
@@ -193,7 +192,7 @@ def test_decide_wakes_the_run(client, auth, workspace, broker, body, edited_cont
     assert event.event_type == "APPROVAL_DECIDED" and event.step_run_id == step_run.id
     assert event.payload["approvalRequestId"] == request.id
     assert event.payload["decision"] == body["decision"]
-    assert _queued_steps(broker) == 1
+    assert take_commands(broker, "steps") == [("execute_step", [run.id, step_run.id, 0, 1])]
 
 
 def test_decided_by_is_optional(client, auth, workspace):

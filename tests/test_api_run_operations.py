@@ -19,7 +19,7 @@ from models.base import utcnow
 from models.runs import RunEvent, StepRun, WorkflowRun
 from models.signals import Signal
 from tests import run_states
-from tests.api_support import TIMESTAMP, assert_error
+from tests.api_support import TIMESTAMP, assert_error, take_commands
 
 #: Nothing listens here: a real broker client that cannot connect.
 DEAD_BROKER_URL = "amqp://guest:guest@127.0.0.1:1/%2F"
@@ -137,7 +137,7 @@ def test_resume_a_run_waiting_for_that_signal(client, auth, workspace, broker):
     assert event.event_type == "SIGNAL_RECEIVED" and event.step_run_id == step_run.id
     assert event.payload["signalId"] == signal.id
     assert event.payload["signalType"] == "payment.received"
-    assert _queued_steps(broker) == 1
+    assert take_commands(broker, "steps") == [("execute_step", [run.id, step_run.id, 0, 1])]
 
 
 def test_resume_payload_defaults_to_an_empty_object(client, auth, workspace):
@@ -296,7 +296,7 @@ def test_retry_a_failed_run_from_its_failed_step(client, auth, workspace, broker
     types = [e.event_type for e in _events(run.id)]
     assert types[-2:] == ["WORKFLOW_RETRIED", "STEP_STARTED"]
     assert stored.version == data["version"] == len(types)
-    assert _queued_steps(broker) == 1
+    assert take_commands(broker, "steps") == [("execute_step", [run.id, new.id, 1, 1])]
 
 
 def test_retrying_twice_is_409_the_second_time(client, auth, workspace):
