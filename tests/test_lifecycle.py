@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from actors import driver
 from models import statuses
 from models.runs import RunEvent, StepRun, WorkflowRun
 from models.signals import Signal
@@ -349,3 +350,97 @@ def test_cancel_stops_a_waiting_run_and_a_late_timer_changes_nothing(client, aut
     after = WorkflowRun.get_by_id(run_id)
     assert after.status == statuses.CANCELLED and after.version == version
     assert steps_of(run_id) == [("long", "CANCELLED", 1)]
+
+
+def test_a_loop_past_the_step_limit_fails_the_run(client, auth, worker, monkeypatch):
+    monkeypatch.setattr(driver, "MAX_STEPS_PER_RUN", 20)
+    run_id = create(
+        client,
+        auth,
+        [
+            {"type": "task", "name": "inc", "handler": "count"},
+            {"type": "condition", "name": "forever", "expression": "true", "trueStep": "inc"},
+        ],
+    )
+    failed = wait_for_run(run_id)
+    assert failed.status == statuses.FAILED
+    assert failed.error["code"] == "STEP_LIMIT_EXCEEDED"
+    assert failed.steps_executed == 20
+    assert StepRun.select().where(StepRun.run == run_id).count() == 20
+
+
+def test_a_step_that_would_grow_state_past_its_limit_fails(client, auth, worker):
+    run_id = create(
+        client,
+        auth,
+        [
+            {
+                "type": "task",
+                "name": "big",
+                "handler": "echo",
+                "config": {"blob": "x" * 200_000, "more": "y" * 70_000},
+            }
+        ],
+    )
+    failed = wait_for_run(run_id)
+    assert failed.status == statuses.FAILED
+    assert failed.error["code"] == "STATE_TOO_LARGE"
+    assert failed.state == {}
+
+
+def test_an_approval_times_out(client, auth, worker, clock):
+    run_id = create(
+        client,
+        auth,
+        [
+            {"type": "task", "name": "write", "handler": "echo", "config": {"draft": "v1"}},
+            {"type": "approval", "name": "review", "contentKey": "draft", "timeoutMs": 200},
+        ],
+    )
+    failed = wait_for_run(run_id)
+    assert failed.status == statuses.FAILED
+    assert failed.error["code"] == "APPROVAL_TIMEOUT"
+    assert events(run_id)[-4:] == [
+        "APPROVAL_REQUESTED",
+        "WORKFLOW_PAUSED",
+        "STEP_FAILED",
+        "WORKFLOW_FAILED",
+    ]
+    late = client.simulate_get("/v1/approval-requests?pending=true", headers=auth).json
+    assert late["data"] == []
+
+
+def test_a_wait_with_a_signal_type_ends_early_on_resume(client, auth, worker, clock):
+    run_id = create(
+        client,
+        auth,
+        [
+            {"type": "wait", "name": "cool-off", "durationMs": 60_000, "signalType": "skip"},
+            {"type": "task", "name": "after", "handler": "echo", "config": {"done": True}},
+        ],
+    )
+    wait_for_run(run_id, (statuses.WAITING,))
+    resumed = client.simulate_post(
+        f"/v1/workflow-runs/{run_id}/resume",
+        headers=auth,
+        json={"signalType": "skip", "payload": {"reason": "vip"}},
+    )
+    assert resumed.status_code == 200, resumed.json
+    done = wait_for_run(run_id)
+    assert done.status == statuses.COMPLETED
+    assert done.state == {"reason": "vip", "done": True}
+
+
+def test_a_condition_that_does_not_parse_is_refused_at_creation(client, auth):
+    created = client.simulate_post(
+        "/v1/workflow-definitions",
+        headers=auth,
+        json={
+            "name": "bad",
+            "version": "1",
+            "steps": [{"type": "condition", "name": "c", "expression": "amount >"}],
+        },
+    )
+    assert created.status_code == 400
+    fields = created.json["error"]["details"]["fields"]
+    assert fields[0]["field"] == "steps[0].expression"
