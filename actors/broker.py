@@ -1,20 +1,22 @@
 """The RabbitMQ broker every actor binds to; imported before any actor module.
 
-Publisher confirms are on so a send returns only once RabbitMQ has the message.
+Publisher confirms are on so a send returns only once RabbitMQ has the message. Consumers
+take only the messages that belong to their queue (`actors.consumer`).
 """
 
 from __future__ import annotations
 
 import dramatiq
-from dramatiq.brokers.rabbitmq import RabbitmqBroker
-from dramatiq.middleware import default_middleware
+from dramatiq.middleware import CurrentMessage, default_middleware
 
+from actors.consumer import QueueBoundBroker
 from actors.middleware import DatabaseConnection
 from models.config import settings
 
-broker = RabbitmqBroker(
+broker = QueueBoundBroker(
     url=settings.broker_url,
     confirm_delivery=True,
-    middleware=[m() for m in default_middleware] + [DatabaseConnection()],
+    # CurrentMessage: an actor asks whether RabbitMQ delivered its message again (`actors.runs`).
+    middleware=[m() for m in default_middleware] + [CurrentMessage(), DatabaseConnection()],
 )
 dramatiq.set_broker(broker)

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import re
 from typing import Any
 
 import dramatiq
 
 from actors import driver
-from actors.runs import hand_off
+from actors.runs import hand_off, redelivered, take_over
 from actors.steps.timeout import STEP_TIME_LIMIT_MS
 from models import statuses
 from models.base import utcnow
@@ -32,8 +34,10 @@ logger = logging.getLogger(__name__)
 
 #: The keyword arguments a signal message carries, all required.
 FIELDS = frozenset({"workspaceId", "runId", "signalType", "payload", "signalId"})
-#: Largest payload, serialized (SPEC section 1).
+#: Largest payload, as compact UTF-8 JSON (SPEC section 1).
 MAX_PAYLOAD_BYTES = 256 * 1024
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 _STORE = (
     "INSERT INTO signal (id, workspace_id, run_id, signal_type, payload, signal_key, source,"
@@ -60,8 +64,15 @@ def deliver_signal(*args: Any, **kwargs: Any) -> None:
         logger.warning("signal refused, dead-lettered: %s", exc)
         raise
     if not _store(fields):
+        # A repeat, or this message again after a worker died between storing and resuming:
+        # the run is looked at all the same, and the step consumes the signal once.
         logger.info("signal %s for run %s already received", fields["signalId"], run.id)
+    if redelivered():
+        take_over(run.id)  # its worker died holding it, perhaps steps past the signal's
         return
+    # Read again after storing: the driver looks for signals after the run goes WAITING, so
+    # one of the two sees the other and no signal is stranded.
+    run = run_by_id(run.id)
     if run.status != statuses.WAITING:
         return  # Kept: the step takes it when the run gets there.
     step = definition_steps(run.definition_id)[run.current_step_index]
@@ -84,13 +95,33 @@ def parse(args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
         raise MalformedSignal(f"runId is not a workflow run id: {kwargs['runId']!r}")
     for name, limit in (("signalType", 200), ("signalId", 255)):
         value = kwargs[name]
-        if not isinstance(value, str) or not 1 <= len(value) <= limit:
-            raise MalformedSignal(f"{name} must be a string of 1 to {limit} characters")
-    if not isinstance(kwargs["payload"], dict):
+        if not isinstance(value, str) or not 1 <= len(value) <= limit or not _storable(value):
+            raise MalformedSignal(
+                f"{name} must be a string of 1 to {limit} characters, without NUL (\\u0000)"
+                " or lone surrogates"
+            )
+    payload = kwargs["payload"]
+    if not isinstance(payload, dict):
         raise MalformedSignal("payload must be a JSON object")
-    if len(json.dumps(kwargs["payload"])) > MAX_PAYLOAD_BYTES:
+    if not _storable(payload):
+        raise MalformedSignal("payload holds NUL (\\u0000), a lone surrogate, NaN or Infinity")
+    size = len(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    if size > MAX_PAYLOAD_BYTES:
         raise MalformedSignal(f"payload is larger than {MAX_PAYLOAD_BYTES} bytes")
     return kwargs
+
+
+def _storable(value: Any) -> bool:
+    """False for what PostgreSQL text and jsonb cannot hold: U+0000, a lone surrogate, NaN."""
+    if isinstance(value, str):
+        return "\x00" not in value and _SURROGATE.search(value) is None
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_storable(key) and _storable(item) for key, item in value.items())
+    if isinstance(value, list):
+        return all(_storable(item) for item in value)
+    return True
 
 
 def _store(fields: dict[str, Any]) -> bool:

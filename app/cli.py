@@ -1,7 +1,8 @@
 """The `stevora` command for operators: migrate, create a workspace, start services, run it all.
 
 `stevora migrate` is the Procfile's `release` step; `stevora up` starts the whole system on one
-machine. Database connections are opened inside the commands only, never at import.
+machine; `stevora rabbitmq-setup` prepares the broker for services that publish signals.
+Database connections are opened inside the commands only, never at import.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from pathlib import Path
 from typing import NoReturn
 from urllib.parse import urlparse
 
+import dramatiq.errors
 import peewee
+import pika.exceptions
 import psycopg2
 from honcho.environ import parse_procfile
 
@@ -125,6 +128,44 @@ def clock_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def rabbitmq_setup_command(args: argparse.Namespace) -> int:
+    """Declare the queues, the signals exchange and its binding; create the publisher user."""
+    from actors import broker, topology  # imports the broker and the actors: their queues
+
+    user, password = settings.signal_publisher_user, settings.signal_publisher_password
+    vhost = topology.vhost_of(settings.broker_url)
+    try:
+        if not args.skip_user:
+            if password is None:
+                raise CommandFailed(
+                    "set STEVORA_SIGNAL_PUBLISHER_PASSWORD to the signal publisher's password "
+                    "(or pass --skip-user)"
+                )
+            topology.check_password(password)
+        topology.declare_topology(broker, settings.broker_url)
+        queues = ", ".join(sorted(broker.get_declared_queues()))
+        print(f"Declared queues {queues} (with their .DQ and .XQ) on vhost {vhost}.")
+        print(
+            f"Declared exchange {topology.SIGNALS_EXCHANGE}, bound to queue "
+            f"{topology.SIGNALS_QUEUE} with routing key {topology.SIGNALS_QUEUE}."
+        )
+        if args.skip_user:
+            return 0
+        created = topology.set_up_publisher(user, password, vhost)
+    except topology.SetupFailed as exc:
+        raise CommandFailed(str(exc)) from None
+    except (dramatiq.errors.BrokerConnectionError, pika.exceptions.AMQPError) as exc:
+        host, port = _service_addresses()[1]
+        reason = str(exc) or type(exc).__name__
+        message = f"cannot set up RabbitMQ at {host}:{port} (BROKER_URL): {reason}"
+        raise CommandFailed(message) from None
+    print(
+        f"{'Created' if created else 'Updated'} user {user}: it may publish to exchange "
+        f"{topology.SIGNALS_EXCHANGE} only, on vhost {vhost}."
+    )
+    return 0
+
+
 def _service_addresses() -> tuple[tuple[str, int], tuple[str, int]]:
     database = connect_params(settings.database_url)
     broker = urlparse(settings.broker_url)
@@ -167,4 +208,14 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "up", help="services, migrations, then web and worker (the whole system)"
     ).set_defaults(command=up_command)
+    setup = commands.add_parser(
+        "rabbitmq-setup",
+        help="declare the queues and the signals exchange; create the signal publisher user",
+    )
+    setup.add_argument(
+        "--skip-user",
+        action="store_true",
+        help="declare only (create the user on the broker host with rabbitmq/signal-publisher.sh)",
+    )
+    setup.set_defaults(command=rabbitmq_setup_command)
     return parser

@@ -72,3 +72,30 @@ def swallows_errors(ctx, config):
     except Exception:
         return {"swallowed": True}
     return {"slept": True}
+
+
+@task_handler("marker")
+def marker(ctx, config):
+    """Appends `start <key>` to the file `config.path`, sleeps `config.seconds`, appends `end`.
+
+    The file tells a test, across processes, that the handler is running and how often it ran.
+    """
+    import time
+
+    with open(config["path"], "a") as log:
+        log.write(f"start {ctx.idempotency_key}\n")
+    deadline = time.monotonic() + config.get("seconds", 1)
+    while time.monotonic() < deadline:
+        time.sleep(0.01)
+    with open(config["path"], "a") as log:
+        log.write(f"end {ctx.idempotency_key}\n")
+    return {"marked": ctx.attempt}
+
+
+@task_handler("fails_until")
+def fails_until(ctx, config):
+    """Fails attempts up to `config.failures`, then succeeds: the same answer however often
+    an attempt runs (unlike `flaky`, which counts calls)."""
+    if ctx.attempt <= config.get("failures", 1):
+        raise RuntimeError(f"attempt {ctx.attempt} fails")
+    return {"succeededAt": ctx.attempt}
