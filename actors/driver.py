@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import decimal
 import json
 import logging
 import time
@@ -26,6 +27,7 @@ from actors.steps import (
     Waiting,
     run_step,
 )
+from actors.steps.outcomes import LlmCall
 from actors.steps.retry import policy_of
 from actors.steps.timeout import STEP_TIME_LIMIT_MS
 from models import statuses
@@ -35,6 +37,7 @@ from models.config import settings
 from models.definitions import awaited_signal, definition_steps
 from models.errors import RunConflict
 from models.ids import new_id
+from models.llm_calls import LlmCall as LlmCallRow
 from models.runs import StepRun, WorkflowRun, run_by_id, step_run_by_id
 from models.signals import FROM_BROKER, Signal, pending_signal
 from models.transitions import RunChange, set_timer
@@ -149,6 +152,7 @@ def record(
 ) -> StepRun | None:
     """Add a step's outcome to `change`; return the step run it starts next, if any."""
     if isinstance(outcome, Completed | Failed):
+        _record_llm_calls(change, run, step_run, outcome.llm_calls)
         outcome = _bounded_state(run, outcome)
     if isinstance(outcome, Failed):
         _record_failure(change, run, step_run, step, outcome)
@@ -160,6 +164,49 @@ def record(
         _record_approval_request(change, run, step_run, outcome)
         return None
     return _record_completion(change, run, step_run, outcome, steps, inline)
+
+
+def _record_llm_calls(
+    change: RunChange, run: WorkflowRun, step_run: StepRun, calls: tuple[LlmCall, ...]
+) -> None:
+    """Each provider call as a row and an event, and its cost added to the run's total."""
+    if not calls:
+        return
+    rows = []
+    for call in calls:
+        row = {
+            "id": new_id("llm"),
+            "workspace": run.workspace_id,
+            "run": run.id,
+            "step_run": step_run.id,
+            "attempt": step_run.attempt,
+            "provider": call.provider,
+            "model": call.model,
+            "input_tokens": call.input_tokens,
+            "output_tokens": call.output_tokens,
+            "cost_usd": decimal.Decimal(str(call.cost_usd)),
+            "duration_ms": call.duration_ms,
+            "outcome": call.outcome,
+            "error": call.error,
+            "created_at": change.now,
+        }
+        rows.append(row)
+        event = "LLM_CALL_COMPLETED" if call.outcome == "completed" else "LLM_CALL_FAILED"
+        payload = {
+            "llmCallId": row["id"],
+            "provider": call.provider,
+            "model": call.model,
+            "inputTokens": call.input_tokens,
+            "outputTokens": call.output_tokens,
+            "costUsd": call.cost_usd,
+            "durationMs": call.duration_ms,
+            "error": call.error,
+            **call.details,
+        }
+        change.event(event, payload, step_run)
+    change.also(lambda: LlmCallRow.insert_many(rows).execute())
+    cents = sum(decimal.Decimal(str(call.cost_usd)) * 100 for call in calls)
+    change.update(total_cost_cents=decimal.Decimal(run.total_cost_cents or 0) + cents)
 
 
 def _record_completion(

@@ -2,6 +2,7 @@
 
 from models.approvals import ApprovalRequest
 from models.definitions import WorkflowDefinition
+from models.llm_calls import LlmCall
 from models.runs import RunEvent, StepRun, WorkflowRun
 from models.signals import Signal
 from models.workspaces import ApiKey, Workspace
@@ -15,12 +16,14 @@ TABLES = (
     RunEvent,
     Signal,
     ApprovalRequest,
+    LlmCall,
 )
 
 __all__ = [
     "TABLES",
     "ApiKey",
     "ApprovalRequest",
+    "LlmCall",
     "RunEvent",
     "Signal",
     "StepRun",

@@ -7,7 +7,7 @@ import threading
 
 from ulid import ULID
 
-PREFIXES = ("ws", "key", "wfdef", "wfrun", "srun", "evt", "apr", "sig", "wh")
+PREFIXES = ("ws", "key", "wfdef", "wfrun", "srun", "evt", "apr", "sig", "wh", "whd", "llm")
 
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 _PATTERN = re.compile(r"^(?P<prefix>[a-z]+)_[0-9a-hjkmnp-tv-z]{26}$")

@@ -20,6 +20,8 @@ class Completed:
     jump_to: str | None = None
     #: The signal this step used up, marked consumed in the same transaction.
     consumed_signal: Signal | None = None
+    #: Calls to model providers the step made; recorded with its outcome.
+    llm_calls: tuple[LlmCall, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,8 @@ class Failed:
     retryable: bool = True
     #: State updates kept even though the step failed (an approval's recorded decision).
     updates: dict[str, Any] = field(default_factory=dict)
+    #: Calls to model providers the step made before it failed; recorded all the same.
+    llm_calls: tuple[LlmCall, ...] = ()
 
     def as_error(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "details": self.details}
@@ -54,6 +58,23 @@ class AwaitingApproval:
     content: Any
     prompt: str | None
     expires_at: datetime.datetime | None
+
+
+@dataclass(frozen=True)
+class LlmCall:
+    """One call to a model provider made while running a step, kept whatever came of it."""
+
+    provider: str
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    duration_ms: int
+    #: "completed", or "failed" with `error` saying why.
+    outcome: str
+    error: dict[str, Any] | None = None
+    #: What the event shows besides the call itself (tool round, fallback position).
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 Outcome = Completed | Failed | Waiting | AwaitingApproval
