@@ -7,17 +7,12 @@ got here. Past `timeoutMs` the step fails with SIGNAL_TIMEOUT, and the retry pol
 from __future__ import annotations
 
 from actors.steps.context import StepContext
-from actors.steps.outcomes import Completed, Failed, Outcome, Waiting
+from actors.steps.outcomes import Failed, Outcome, Waiting, signal_taken
 
 
 def run_external_event(step: dict, ctx: StepContext) -> Outcome:
     if ctx.signal is not None:
-        payload = ctx.signal.payload if isinstance(ctx.signal.payload, dict) else {}
-        return Completed(
-            updates=payload,
-            output={"signalId": ctx.signal.id, "payload": ctx.signal.payload},
-            consumed_signal=ctx.signal,
-        )
+        return signal_taken(ctx.signal)
     deadline = ctx.elapsed(step["timeoutMs"]) if "timeoutMs" in step else None
     if deadline is not None and ctx.now >= deadline:
         return Failed(

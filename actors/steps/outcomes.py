@@ -24,6 +24,15 @@ class Completed:
     llm_calls: tuple[LlmCall, ...] = ()
 
 
+def signal_taken(signal: Signal) -> Completed:
+    """A step that took a signal: its payload (an object) merged into state, the signal consumed."""
+    return Completed(
+        updates=signal.payload if isinstance(signal.payload, dict) else {},
+        output={"signalId": signal.id, "payload": signal.payload},
+        consumed_signal=signal,
+    )
+
+
 @dataclass(frozen=True)
 class Failed:
     """The step failed; `retryable` says whether the retry policy may try it again."""

@@ -9,17 +9,12 @@ from __future__ import annotations
 import datetime
 
 from actors.steps.context import StepContext
-from actors.steps.outcomes import Completed, Outcome, Waiting
+from actors.steps.outcomes import Completed, Outcome, Waiting, signal_taken
 
 
 def run_wait(step: dict, ctx: StepContext) -> Outcome:
     if ctx.signal is not None:
-        payload = ctx.signal.payload if isinstance(ctx.signal.payload, dict) else {}
-        return Completed(
-            updates=payload,
-            output={"wokenBy": ctx.signal.id, "payload": ctx.signal.payload},
-            consumed_signal=ctx.signal,
-        )
+        return signal_taken(ctx.signal)
     until = _until(step, ctx)
     if ctx.now >= until:
         return Completed(output={"until": until.isoformat() + "Z"})
