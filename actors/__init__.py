@@ -8,7 +8,8 @@ from actors.broker import broker
 from actors.registry import load_handler_modules
 from actors.runs import execute_step, start_run
 from actors.signals import deliver_signal
+from actors.webhooks import deliver_webhook
 
 load_handler_modules()
 
-__all__ = ["broker", "deliver_signal", "execute_step", "start_run"]
+__all__ = ["broker", "deliver_signal", "deliver_webhook", "execute_step", "start_run"]

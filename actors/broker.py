@@ -10,13 +10,14 @@ import dramatiq
 from dramatiq.middleware import CurrentMessage, default_middleware
 
 from actors.consumer import QueueBoundBroker
-from actors.middleware import DatabaseConnection
+from actors.middleware import DatabaseConnection, OneShutdownSignal
 from models.config import settings
 
 broker = QueueBoundBroker(
     url=settings.broker_url,
     confirm_delivery=True,
     # CurrentMessage: an actor asks whether RabbitMQ delivered its message again (`actors.runs`).
-    middleware=[m() for m in default_middleware] + [CurrentMessage(), DatabaseConnection()],
+    middleware=[m() for m in default_middleware]
+    + [CurrentMessage(), DatabaseConnection(), OneShutdownSignal()],
 )
 dramatiq.set_broker(broker)

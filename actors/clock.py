@@ -3,9 +3,11 @@ second). Safe to run in copies.
 
 Timers live in PostgreSQL (`workflow_run.next_run_at`): wait steps, retry backoffs, signal and
 approval timeouts, and the redrive of commands nobody acted on (a run still PENDING, a step
-whose worker died). Due rows are taken with `FOR UPDATE SKIP LOCKED` and pushed one redrive
-interval ahead in the same statement, so two clocks never fire one timer twice, and a command
-that gets lost is sent again later. Commands are sent after the claim commits.
+whose worker died). Webhook deliveries have theirs (`webhook_delivery.next_attempt_at`: a new
+delivery, the backoff before the next attempt), claimed by `actors.webhooks.due_deliveries`.
+Due rows are taken with `FOR UPDATE SKIP LOCKED` and pushed one redrive interval ahead in the
+same statement, so two clocks never fire one timer twice, and a command that gets lost is sent
+again later. Commands are sent after the claim commits.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import peewee
 from dramatiq.errors import BrokerError
 
 from actors.runs import execute_step, start_run
+from actors.webhooks import due_deliveries
 from models import statuses
 from models.base import utcnow
 from models.config import settings
@@ -44,7 +47,12 @@ FROM due WHERE run.id = due.id
 RETURNING run.id, run.status, run.current_step_run_id
 """
 
-_NEXT_DUE = "SELECT min(next_run_at) FROM workflow_run"
+_NEXT_DUE = """
+SELECT least(
+    (SELECT min(next_run_at) FROM workflow_run),
+    (SELECT min(next_attempt_at) FROM webhook_delivery WHERE status = 'pending')
+)
+"""
 
 #: Shortest pause between ticks, so a timer that stays due (its row locked) cannot spin.
 MIN_PAUSE = 0.01
@@ -94,19 +102,21 @@ def tick() -> int:
     """One pass: claim what is due and send its commands; how many were sent."""
     with db.connection_context():
         commands = due_commands()
+        deliveries = due_deliveries()
     sent = 0
-    for command in commands:
+    for command in [*commands, *deliveries]:
         try:
             command.send()
             sent += 1
         except BrokerError as exc:
             # The timer was pushed ahead: the clock tries again after the redrive interval.
-            logger.warning("clock could not send for run %s: %s", command.run_id, exc)
+            logger.warning("clock could not send %s: %s", command, exc)
     return sent
 
 
 def pause(interval: float) -> float:
-    """Seconds until the earliest timer is due, at most `interval`: waits wake on time."""
+    """Seconds until the earliest timer (or delivery) is due, at most `interval`: waits wake
+    on time."""
     with db.connection_context():
         next_due = db.execute_sql(_NEXT_DUE).fetchone()[0]
     if next_due is None:

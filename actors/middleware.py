@@ -1,6 +1,10 @@
-"""Dramatiq middleware that gives each message its own pooled database connection."""
+"""Dramatiq middleware: a pooled database connection per message, and a graceful shutdown."""
 
 from __future__ import annotations
+
+import signal
+import threading
+import time
 
 from dramatiq.middleware import Middleware
 
@@ -26,3 +30,33 @@ class DatabaseConnection(Middleware):
     def _release() -> None:
         if not db.is_closed():
             db.close()
+
+
+class OneShutdownSignal(Middleware):
+    """In a worker process, SIGTERMs that come together are one request to shut down gracefully.
+
+    A platform that stops a whole process group (honcho under `stevora up`, Heroku, systemd's
+    default KillMode) sends SIGTERM to dramatiq's worker processes, and dramatiq's main process
+    forwards its own SIGTERM to them as well: each gets two within milliseconds. Dramatiq takes
+    a second SIGTERM as "exit now" and cuts the steps in hand, where the first waits for them.
+    A repeat within `window` seconds of the first is dropped; a later one still means exit now.
+    """
+
+    def __init__(self, window: float = 2.0) -> None:
+        self.window = window
+
+    def after_process_boot(self, broker) -> None:
+        # Dramatiq's worker process has set its handler by now, in its main thread.
+        handle = signal.getsignal(signal.SIGTERM)
+        if not callable(handle) or threading.current_thread() is not threading.main_thread():
+            return
+        first: list[float] = []
+
+        def once(signum, frame):
+            now = time.monotonic()
+            if first and now - first[0] < self.window:
+                return None
+            first[:] = [now]
+            return handle(signum, frame)
+
+        signal.signal(signal.SIGTERM, once)

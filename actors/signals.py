@@ -36,6 +36,9 @@ logger = logging.getLogger(__name__)
 FIELDS = frozenset({"workspaceId", "runId", "signalType", "payload", "signalId"})
 #: Largest payload, as compact UTF-8 JSON (SPEC section 1).
 MAX_PAYLOAD_BYTES = 256 * 1024
+#: Deepest nesting of objects and arrays in a payload, as in an API body (`app.media`): deeper
+#: ones break the recursion of the checks here and of copying the run's state in every step.
+MAX_PAYLOAD_DEPTH = 64
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -103,12 +106,27 @@ def parse(args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
     payload = kwargs["payload"]
     if not isinstance(payload, dict):
         raise MalformedSignal("payload must be a JSON object")
+    if _nests_deeper_than(payload, MAX_PAYLOAD_DEPTH):
+        raise MalformedSignal(f"payload nests more than {MAX_PAYLOAD_DEPTH} levels deep")
     if not _storable(payload):
         raise MalformedSignal("payload holds NUL (\\u0000), a lone surrogate, NaN or Infinity")
     size = len(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
     if size > MAX_PAYLOAD_BYTES:
         raise MalformedSignal(f"payload is larger than {MAX_PAYLOAD_BYTES} bytes")
     return kwargs
+
+
+def _nests_deeper_than(value: Any, limit: int) -> bool:
+    """True when objects and arrays nest in `value` more than `limit` levels; no recursion."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            pending.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _storable(value: Any) -> bool:

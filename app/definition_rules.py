@@ -10,7 +10,9 @@ import datetime
 from collections.abc import Callable
 from typing import Any
 
-from actors.registry import is_registered
+from actors.llm.guardrails import GuardrailConfigError, schema_problem
+from actors.llm.guardrails import build_one as build_guardrail
+from actors.registry import is_registered, is_tool
 from actors.steps.expressions import ExpressionError
 from actors.steps.expressions import parse as parse_expression
 from app.validation import Fields, Problems
@@ -20,6 +22,9 @@ DEFINITION_FIELDS = frozenset({"name", "version", "description", "steps"})
 
 MAX_STEPS = 500
 MAX_STEP_NAME = 100
+#: Longest `timeoutMs`, `durationMs` or `retry.backoffMs`: 100 years. A worker adds it to the
+#: current time, which must stay a datetime (before year 10000).
+MAX_DURATION_MS = 100 * 365 * 24 * 60 * 60 * 1000
 
 #: Fields every step may carry, whatever its type.
 COMMON_FIELDS = frozenset({"type", "name", "retry", "timeoutMs"})
@@ -85,7 +90,7 @@ def _check_steps(steps: list[Any], problems: Problems) -> None:
         kind = fields.choice("type", STEP_TYPES)
         if fields.object("retry", required=False) is not None:
             _check_retry(Fields(problems, step["retry"], f"{at}.retry."))
-        fields.integer("timeoutMs", minimum=1, required=False)
+        fields.integer("timeoutMs", minimum=1, maximum=MAX_DURATION_MS, required=False)
         if kind is None:
             continue
         fields.only(COMMON_FIELDS | TYPE_FIELDS[kind])
@@ -112,7 +117,7 @@ def _check_names(steps: list[Any], problems: Problems) -> frozenset[str]:
 def _check_retry(retry: Fields) -> None:
     retry.only(RETRY_FIELDS)
     retry.integer("maxAttempts", minimum=1, maximum=20, required=False)
-    retry.integer("backoffMs", minimum=100, required=False)
+    retry.integer("backoffMs", minimum=100, maximum=MAX_DURATION_MS, required=False)
     retry.number("backoffMultiplier", minimum=1, maximum=10, required=False)
 
 
@@ -129,7 +134,7 @@ def _wait(step: Fields, names: frozenset[str]) -> None:
         step.add("durationMs", "durationMs or untilTimestamp is required")
     elif has_duration and has_until:
         step.add("untilTimestamp", "give durationMs or untilTimestamp, not both")
-    step.integer("durationMs", minimum=0, required=False)
+    step.integer("durationMs", minimum=0, maximum=MAX_DURATION_MS, required=False)
     if has_until and not _is_timestamp(step.obj["untilTimestamp"]):
         step.add(
             "untilTimestamp",
@@ -169,8 +174,13 @@ def _llm(step: Fields, names: frozenset[str]) -> None:
     step.number("temperature", minimum=0, maximum=2, required=False)
     step.integer("maxTokens", minimum=1, required=False)
     step.choice("responseFormat", ("text", "json"), required=False)
-    step.object("outputSchema", required=False)
-    _string_list(step, "tools")
+    output_schema = step.object("outputSchema", required=False)
+    if output_schema is not None and schema_problem(output_schema) is not None:
+        step.add("outputSchema", schema_problem(output_schema))
+    if _string_list(step, "tools"):
+        for index, tool in enumerate(step.obj["tools"]):
+            if not is_tool(tool):
+                step.add(f"tools[{index}]", f"no LLM tool is registered as {tool!r}")
     step.integer("maxToolRounds", minimum=1, maximum=100, required=False)
     _check_guardrails(step)
     step.string("outputKey", max_length=MAX_STEP_NAME, required=False)
@@ -195,6 +205,10 @@ def _check_messages(step: Fields) -> None:
 
 
 def _check_guardrails(step: Fields) -> None:
+    """Each guardrail as the worker will build it: its schema, patterns and fields."""
+    output_schema = step.obj.get("outputSchema")
+    if not isinstance(output_schema, dict) or schema_problem(output_schema) is not None:
+        output_schema = None  # Reported as the step's own field.
     guardrails = step.obj.get("guardrails")
     if "guardrails" not in step.obj:
         return
@@ -206,16 +220,25 @@ def _check_guardrails(step: Fields) -> None:
             step.add(f"guardrails[{index}]", "must be an object")
             continue
         fields = Fields(step.problems, guardrail, step.path(f"guardrails[{index}]."))
-        fields.choice("type", GUARDRAIL_TYPES)
-        fields.choice("onFailure", GUARDRAIL_ACTIONS, required=False)
+        kind = fields.choice("type", GUARDRAIL_TYPES)
+        action = fields.choice("onFailure", GUARDRAIL_ACTIONS, required=False)
+        if kind is None or (action is None and "onFailure" in guardrail):
+            continue
+        try:
+            build_guardrail(index, guardrail, output_schema)
+        except GuardrailConfigError as exc:
+            step.add(f"guardrails[{index}]", str(exc))
 
 
-def _string_list(step: Fields, name: str) -> None:
+def _string_list(step: Fields, name: str) -> bool:
+    """True when `name` is present and a list of non-empty strings."""
     if name not in step.obj:
-        return
+        return False
     value = step.obj[name]
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         step.add(name, "must be a list of non-empty strings")
+        return False
+    return True
 
 
 def _is_timestamp(value: Any) -> bool:
@@ -223,9 +246,13 @@ def _is_timestamp(value: Any) -> bool:
         return False
     try:
         parsed = datetime.datetime.fromisoformat(value)
-    except ValueError:
+        if parsed.tzinfo is None:
+            return False
+        # The wait step compares it in UTC, and 0001-01-01T00:00+01:00 has no UTC datetime.
+        parsed.astimezone(datetime.UTC)
+    except (ValueError, OverflowError):
         return False
-    return parsed.tzinfo is not None
+    return True
 
 
 _TYPE_CHECKS: dict[str, Callable[[Fields, frozenset[str]], None]] = {

@@ -11,12 +11,16 @@ from app.auth import Authenticator
 from app.database import DatabaseSession
 from app.errors import register_error_handlers
 from app.media import BodyLimits
+from app.openapi import OPENAPI_PATH
 from app.resources.api_keys import ApiKeys
 from app.resources.approvals import ApprovalRequests
+from app.resources.costs import Costs
 from app.resources.definitions import Definitions
 from app.resources.health import Health
+from app.resources.openapi import OpenApiDocument
 from app.resources.run_operations import RunOperations
 from app.resources.runs import Runs
+from app.resources.webhooks import Webhooks
 from app.resources.workspaces import CurrentWorkspace, Workspaces
 from models.config import settings
 
@@ -38,7 +42,7 @@ def create_app(
     broker = broker if broker is not None else actors.broker
     app = falcon.App(
         middleware=[
-            DatabaseSession(exempt=(HEALTH_PATH,)),
+            DatabaseSession(exempt=(HEALTH_PATH, OPENAPI_PATH)),
             BodyLimits(),
             Authenticator(admin_token),
         ],
@@ -50,6 +54,7 @@ def create_app(
 
 def _add_routes(app: falcon.App, broker: dramatiq.Broker) -> None:
     app.add_route(HEALTH_PATH, Health(broker.parameters))
+    app.add_route(OPENAPI_PATH, OpenApiDocument())
     app.add_route("/v1/workspaces", Workspaces())
     app.add_route("/v1/workspaces/current", CurrentWorkspace())
     api_keys = ApiKeys()
@@ -62,6 +67,9 @@ def _add_routes(app: falcon.App, broker: dramatiq.Broker) -> None:
     app.add_route("/v1/workflow-runs", runs)
     app.add_route("/v1/workflow-runs/{run_id}", runs, suffix="item")
     app.add_route("/v1/workflow-runs/{run_id}/events", runs, suffix="events")
+    costs = Costs()
+    app.add_route("/v1/workflow-runs/{run_id}/cost", costs, suffix="run")
+    app.add_route("/v1/cost/summary", costs, suffix="summary")
     operations = RunOperations(broker)
     app.add_route("/v1/workflow-runs/{run_id}/cancel", operations, suffix="cancel")
     app.add_route("/v1/workflow-runs/{run_id}/resume", operations, suffix="resume")
@@ -70,3 +78,7 @@ def _add_routes(app: falcon.App, broker: dramatiq.Broker) -> None:
     app.add_route("/v1/approval-requests", approvals)
     app.add_route("/v1/approval-requests/{request_id}", approvals, suffix="item")
     app.add_route("/v1/approval-requests/{request_id}/decide", approvals, suffix="decide")
+    webhooks = Webhooks()
+    app.add_route("/v1/webhooks", webhooks)
+    app.add_route("/v1/webhooks/{webhook_id}", webhooks, suffix="item")
+    app.add_route("/v1/webhooks/{webhook_id}/deliveries", webhooks, suffix="deliveries")

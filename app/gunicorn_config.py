@@ -17,3 +17,6 @@ accesslog = None
 #: No control socket (gunicorn 25+): its one path per user would be taken from each other by
 #: two instances on a machine (the test suite's beside `stevora up`); Stevora needs no gunicornc.
 control_socket_disable = True
+#: Longest request line (method, path and query string), in bytes: gunicorn's default, stated
+#: because the OpenAPI document names it. Longer lines are answered 414 by gunicorn itself.
+limit_request_line = 4094

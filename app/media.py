@@ -1,12 +1,15 @@
 """Request bodies: JSON only, at most 1 MiB, refused before they are read when too large.
 
 `BodyLimits` checks the headers of every request; `read_object` reads a body (never more than
-the limit, even without a Content-Length) and returns it as a JSON object.
+the limit, even without a Content-Length, nor nested deeper than the limit) and returns it as a
+JSON object.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 from typing import Any
 
 import falcon
@@ -18,6 +21,21 @@ MAX_BODY_BYTES = 1024 * 1024
 
 #: Largest serialized run input, signal payload or state (SPEC section 1).
 MAX_DOCUMENT_BYTES = 256 * 1024
+
+#: Deepest nesting of arrays and objects a body may have. Deeper documents break Python's
+#: recursion (the parser's, and `copy.deepcopy` of a run's input in every worker) long before
+#: they reach PostgreSQL, so they are refused before parsing.
+MAX_JSON_DEPTH = 64
+
+#: A JSON string literal (possessive: linear time on any text), and what is not a bracket.
+_STRING = re.compile(r'"[^"\\]*+(?:\\.[^"\\]*+)*+"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_NESTING = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+#: A `\u` escape of a UTF-16 surrogate (a pair decodes to one character, a lone one stays),
+#: and a surrogate left in a decoded string.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class BodyLimits:
@@ -56,14 +74,32 @@ def read_object(
         raise ValidationError("a JSON object body is required")
     try:
         text = data.decode("utf-8")
+        if nests_deeper_than(text, MAX_JSON_DEPTH):
+            raise ValidationError(
+                f"the body nests arrays and objects more than {MAX_JSON_DEPTH} levels deep"
+            )
         body = json.loads(text, parse_constant=_reject_constant)
     except ValueError as exc:
         raise ValidationError(f"the body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise ValidationError("the body must be a JSON object")
-    if "\\u0000" in text and _has_nul(body):
-        raise ValidationError("the body must not contain NUL characters (\\u0000)")
+    if ("\\u0000" in text or _SURROGATE_ESCAPE.search(text)) and _unstorable(body):
+        raise ValidationError(
+            "the body must not contain NUL characters (\\u0000) or unpaired surrogates"
+            " (\\ud800-\\udfff)"
+        )
     return body
+
+
+def nests_deeper_than(text: str, limit: int) -> bool:
+    """True when the JSON `text` nests arrays and objects more than `limit` levels deep.
+
+    Counts brackets outside string literals, without parsing: linear, no recursion.
+    """
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    return any(depth > limit for depth in itertools.accumulate(map(_NESTING.get, brackets)))
 
 
 def serialized_size(document: Any) -> int:
@@ -90,12 +126,12 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _has_nul(value: Any) -> bool:
-    # PostgreSQL text and jsonb cannot hold U+0000.
+def _unstorable(value: Any) -> bool:
+    # PostgreSQL text and jsonb cannot hold U+0000, nor a lone surrogate (not valid UTF-8).
     if isinstance(value, str):
-        return "\x00" in value
+        return "\x00" in value or _SURROGATE.search(value) is not None
     if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+        return any(_unstorable(k) or _unstorable(v) for k, v in value.items())
     if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
+        return any(_unstorable(v) for v in value)
     return False

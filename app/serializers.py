@@ -8,6 +8,7 @@ from typing import Any
 
 from models.approvals import ApprovalRequest
 from models.definitions import WorkflowDefinition
+from models.llm_calls import LlmCall
 from models.runs import RunEvent, StepRun, WorkflowRun
 from models.workspaces import ApiKey, Workspace
 
@@ -18,7 +19,8 @@ def timestamp(value: datetime.datetime | None) -> str | None:
         return None
     if value.tzinfo is not None:
         value = value.astimezone(datetime.UTC).replace(tzinfo=None)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    # isoformat, not strftime: `%Y` does not pad years before 1000 to four digits.
+    return value.isoformat(timespec="milliseconds") + "Z"
 
 
 def cents(value: Decimal | int | None) -> float | int:
@@ -143,4 +145,26 @@ def approval_request(a: ApprovalRequest) -> dict[str, Any]:
         "editedContent": a.edited_content,
         "expiresAt": timestamp(a.expires_at),
         "createdAt": timestamp(a.created_at),
+    }
+
+
+def usd(value: Decimal | int | float | None) -> float:
+    """An amount in USD as a JSON number."""
+    return float(value or 0)
+
+
+def llm_call(c: LlmCall) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "stepRunId": c.step_run_id,
+        "attempt": c.attempt,
+        "model": c.model,
+        "provider": c.provider,
+        "inputTokens": c.input_tokens,
+        "outputTokens": c.output_tokens,
+        "costUsd": usd(c.cost_usd),
+        "durationMs": c.duration_ms,
+        "outcome": c.outcome,
+        "error": c.error,
+        "createdAt": timestamp(c.created_at),
     }

@@ -5,6 +5,7 @@ from models.definitions import WorkflowDefinition
 from models.llm_calls import LlmCall
 from models.runs import RunEvent, StepRun, WorkflowRun
 from models.signals import Signal
+from models.webhooks import Webhook, WebhookAttempt, WebhookDelivery
 from models.workspaces import ApiKey, Workspace
 
 TABLES = (
@@ -17,6 +18,9 @@ TABLES = (
     Signal,
     ApprovalRequest,
     LlmCall,
+    Webhook,
+    WebhookDelivery,
+    WebhookAttempt,
 )
 
 __all__ = [
@@ -27,6 +31,9 @@ __all__ = [
     "RunEvent",
     "Signal",
     "StepRun",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
     "WorkflowDefinition",
     "WorkflowRun",
     "Workspace",

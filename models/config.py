@@ -6,7 +6,11 @@ Defaults work on a development machine with PostgreSQL and RabbitMQ on localhost
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+#: The providers' own APIs, used unless `OPENAI_BASE_URL` / `ANTHROPIC_BASE_URL` say otherwise.
+OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
+ANTHROPIC_DEFAULT_BASE_URL = "https://api.anthropic.com"
 
 
 def _int(name: str, default: int) -> int:
@@ -56,6 +60,24 @@ class Settings:
     #: and its password (required by that command only).
     signal_publisher_user: str
     signal_publisher_password: str | None
+    #: Model providers of LLM steps: API keys (never logged) and base URLs. A base URL other
+    #: than OpenAI's own makes every model name not claimed by Anthropic go to that server.
+    openai_api_key: str | None = field(repr=False)
+    openai_base_url: str
+    anthropic_api_key: str | None = field(repr=False)
+    anthropic_base_url: str
+    #: A JSON file of model prices that overrides or adds to the shipped table.
+    llm_prices_path: str | None
+    #: Time to connect to a provider, and to wait for its answer when a step sets no
+    #: `timeoutMs` (ms).
+    llm_connect_timeout_ms: int
+    llm_read_timeout_ms: int
+    #: Deliver webhooks to private, loopback and link-local addresses too (`1`); off by default.
+    webhook_allow_private: bool
+    #: Attempts of one webhook delivery before it is marked failed, and the first retry's
+    #: delay (ms), doubled for each attempt after it.
+    webhook_max_attempts: int
+    webhook_backoff_ms: int
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -80,6 +102,16 @@ class Settings:
             signal_publisher_user=os.environ.get("STEVORA_SIGNAL_PUBLISHER_USER")
             or "stevora-signals",
             signal_publisher_password=os.environ.get("STEVORA_SIGNAL_PUBLISHER_PASSWORD") or None,
+            openai_api_key=os.environ.get("OPENAI_API_KEY") or None,
+            openai_base_url=os.environ.get("OPENAI_BASE_URL") or OPENAI_DEFAULT_BASE_URL,
+            anthropic_api_key=os.environ.get("ANTHROPIC_API_KEY") or None,
+            anthropic_base_url=os.environ.get("ANTHROPIC_BASE_URL") or ANTHROPIC_DEFAULT_BASE_URL,
+            llm_prices_path=os.environ.get("STEVORA_LLM_PRICES") or None,
+            llm_connect_timeout_ms=_int("STEVORA_LLM_CONNECT_TIMEOUT_MS", 5_000),
+            llm_read_timeout_ms=_int("STEVORA_LLM_READ_TIMEOUT_MS", 60_000),
+            webhook_allow_private=os.environ.get("WEBHOOK_ALLOW_PRIVATE") == "1",
+            webhook_max_attempts=_int("STEVORA_WEBHOOK_MAX_ATTEMPTS", 10),
+            webhook_backoff_ms=_int("STEVORA_WEBHOOK_BACKOFF_MS", 5_000),
         )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import peewee
 
-from models import prepared, statuses
+from models import prepared, statuses, webhooks
 from models.base import utcnow
 from models.db import db
 from models.errors import IllegalTransition, RunConflict
@@ -244,10 +244,16 @@ class RunChange:
             f"SELECT * FROM (VALUES {rows}) AS v WHERE EXISTS (SELECT 1 FROM fenced))"
         )
         statement = "WITH " + ", ".join(parts) + " SELECT count(*) FROM fenced"
-        if self._writes:
+        writes = self._writes
+        announced = [event for event in self._events if event["event_type"] in webhooks.ANNOUNCED]
+        if announced:
+            # The outbox: deliveries commit with the events they announce, or not at all.
+            output = fields.get("output")
+            writes = [*writes, webhooks.outbox_write(self.run, self.status, announced, output)]
+        if writes:
             with db.atomic():
                 self._apply(statement, sql.params, expected)
-                for write in self._writes:
+                for write in writes:
                     write()
         else:
             self._apply(statement, sql.params, expected)

@@ -6,7 +6,13 @@ import json
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+
+import falcon
+import falcon.inspect
+
+from app.auth import Access
 
 #: `2026-11-28T21:40:32.123Z`
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
@@ -77,3 +83,25 @@ def take_commands(broker, queue_name: str) -> list[tuple[str, list]]:
             return commands
         message = json.loads(body)
         commands.append((message["actor_name"], message["args"]))
+
+
+@dataclass(frozen=True)
+class Route:
+    """One method of one route the app serves, and who may call it."""
+
+    method: str
+    template: str
+    access: Access
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.template}"
+
+
+def api_routes(app: falcon.App) -> list[Route]:
+    """Every route and method `app` serves, read from its router (so new routes are in)."""
+    routes = []
+    for info in falcon.inspect.inspect_routes(app):
+        resource = app._router.find(re.sub(r"{\w+}", "x", info.path))[0]
+        access = getattr(resource, "access", Access.API_KEY)
+        routes += [Route(m.method, info.path, access) for m in info.methods if not m.internal]
+    return routes

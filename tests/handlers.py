@@ -1,8 +1,8 @@
-"""Task handlers the tests register through `STEVORA_HANDLERS=tests.handlers`."""
+"""Task handlers and LLM tools the tests register through `STEVORA_HANDLERS=tests.handlers`."""
 
 from __future__ import annotations
 
-from actors.registry import NonRetryableError, task_handler
+from actors.registry import NonRetryableError, llm_tool, task_handler
 
 
 @task_handler("add")
@@ -99,3 +99,33 @@ def fails_until(ctx, config):
     if ctx.attempt <= config.get("failures", 1):
         raise RuntimeError(f"attempt {ctx.attempt} fails")
     return {"succeededAt": ctx.attempt}
+
+
+@llm_tool(
+    "get_weather",
+    description="The current weather in a city.",
+    parameters={
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+        "additionalProperties": False,
+    },
+)
+def get_weather(ctx, arguments):
+    """A fixed forecast, and the run that asked (to show the tool gets the step context)."""
+    return {"city": arguments["city"], "tempC": 21, "sky": "clear", "askedBy": ctx.step_name}
+
+
+@llm_tool("broken_sensor", description="Always fails.")
+def broken_sensor(ctx, arguments):
+    raise RuntimeError("sensor offline")
+
+
+@llm_tool("forbidden", description="Refuses, which ends the step.")
+def forbidden(ctx, arguments):
+    raise NonRetryableError("this tool may not be used here")
+
+
+@llm_tool("lookup", description="Looks a term up (for definitions that name a tool).")
+def lookup(ctx, arguments):
+    return {"found": False}

@@ -1,66 +1,133 @@
-"""Authentication on every /v1 route, workspace isolation, and the admin token."""
+"""Authentication on every /v1 route, workspace isolation, and the admin token.
+
+The routes come from the app's router, so a new route is checked as soon as it exists.
+"""
 
 from __future__ import annotations
 
 import datetime
 import logging
+import re
 
 import falcon.testing
 import pytest
 
+from app.auth import Access
 from app.factory import create_app
+from models.approvals import ApprovalRequest
 from models.base import utcnow
+from models.ids import new_id
+from models.runs import WorkflowRun
 from models.workspaces import ApiKey
-from tests.api_support import assert_error, create_definition, create_run, definition_body
+from tests import run_states
+from tests.api_support import (
+    api_routes,
+    assert_error,
+    create_definition,
+    create_run,
+    definition_body,
+)
 from tests.conftest import ADMIN_TOKEN
 
-#: Every /v1 route that takes an API key: (method, path template, JSON body).
-KEY_ROUTES = [
-    ("GET", "/v1/workspaces/current", None),
-    ("POST", "/v1/api-keys", {"name": "ci"}),
-    ("GET", "/v1/api-keys", None),
-    ("DELETE", "/v1/api-keys/{key}", None),
-    ("POST", "/v1/workflow-definitions", definition_body(name="other")),
-    ("GET", "/v1/workflow-definitions", None),
-    ("GET", "/v1/workflow-definitions/{definition}", None),
-    ("POST", "/v1/workflow-runs", {"definitionId": "{definition}"}),
-    ("GET", "/v1/workflow-runs", None),
-    ("GET", "/v1/workflow-runs/{run}", None),
-    ("GET", "/v1/workflow-runs/{run}/events", None),
-]
+#: A public address, so the webhook is accepted without resolving a name.
+WEBHOOK = {"url": "https://93.184.215.14/hooks", "events": ["workflow.completed"]}
 
-#: Routes that name a resource by id: another workspace gets 404.
-ID_ROUTES = [
-    route
-    for route in KEY_ROUTES
-    if "{" in route[1] or (route[2] or {}).get("definitionId") == "{definition}"
-]
+#: The body each route that needs one is called with; a `{name}` value is an id of `owned`.
+BODIES = {
+    "POST /v1/api-keys": {"name": "ci"},
+    "POST /v1/workflow-definitions": definition_body(name="other"),
+    "POST /v1/workflow-runs": {"definitionId": "{definition_id}"},
+    "POST /v1/workflow-runs/{run_id}/resume": {"signalType": "go"},
+    "POST /v1/approval-requests/{request_id}/decide": {"decision": "approved"},
+    "POST /v1/webhooks": WEBHOOK,
+}
+
+#: The id type of each route parameter (and body placeholder); `owned` has one of each.
+PREFIXES = {
+    "definition_id": "wfdef",
+    "run_id": "wfrun",
+    "key_id": "key",
+    "request_id": "apr",
+    "webhook_id": "wh",
+}
+
+ROUTES = api_routes(create_app())
+SERVED = {str(route) for route in ROUTES}
+
+
+def _parameters(route) -> set[str]:
+    names = re.findall(r"{(\w+)}", route.template)
+    body = BODIES.get(str(route), {})
+    return set(names) | {m[1:-1] for m in body.values() if re.fullmatch(r"{\w+}", str(m))}
+
+
+#: Every route that takes an API key: every /v1 route but creating a workspace.
+KEY_ROUTES = [route for route in ROUTES if route.access is Access.API_KEY]
+
+#: Routes that name a resource by id, in the path or the body: another workspace gets 404.
+ID_ROUTES = [route for route in KEY_ROUTES if _parameters(route)]
 
 
 @pytest.fixture
 def owned(client, auth, workspace):
-    """A definition, a run and a spare API key of `workspace`, by id."""
+    """One resource of each type of `workspace` (PREFIXES), by id."""
     definition = create_definition(client, auth)
     run = create_run(client, auth, definition["id"]).json["data"]
     key = client.simulate_post("/v1/api-keys", json={"name": "spare"}, headers=auth).json["data"]
-    return {"definition": definition["id"], "run": run["id"], "key": key["id"]}
+    _, _, request = run_states.paused(workspace[0])
+    ids = {
+        "definition_id": definition["id"],
+        "run_id": run["id"],
+        "key_id": key["id"],
+        "request_id": request.id,
+    }
+    if "POST /v1/webhooks" in SERVED:
+        webhook = client.simulate_post("/v1/webhooks", json=WEBHOOK, headers=auth)
+        assert webhook.status_code == 201, webhook.text
+        ids["webhook_id"] = webhook.json["data"]["id"]
+    return ids
+
+
+class _Ids(dict):
+    """Ids for a route's parameters; one `owned` lacks is a well-formed id of nothing."""
+
+    def __missing__(self, name: str) -> str:
+        return new_id("wfrun")
 
 
 def _call(client, route, ids, headers):
-    method, template, body = route
-    path = template.format(**ids)
-    if isinstance(body, dict):
-        body = {k: v.format(**ids) if isinstance(v, str) else v for k, v in body.items()}
-    return client.simulate_request(method, path, json=body, headers=headers)
+    ids = _Ids(ids)
+    body = BODIES.get(str(route))
+    if body is not None:
+        body = {k: v.format_map(ids) if isinstance(v, str) else v for k, v in body.items()}
+    path = route.template.format_map(ids)
+    return client.simulate_request(route.method, path, json=body, headers=headers)
 
 
-@pytest.mark.parametrize("route", KEY_ROUTES, ids=lambda r: f"{r[0]} {r[1]}")
+#: The only routes that take no API key, and what they take instead: a new one must be added here.
+WITHOUT_KEY = {
+    "GET /health": Access.PUBLIC,
+    "GET /v1/openapi.json": Access.PUBLIC,
+    "POST /v1/workspaces": Access.ADMIN,
+}
+
+
+def test_only_the_routes_listed_go_without_an_api_key():
+    others = {str(route): route.access for route in ROUTES if route.access is not Access.API_KEY}
+    assert others.items() <= WITHOUT_KEY.items()
+    assert {"GET /health", "POST /v1/workspaces"} <= set(others)
+    assert set(BODIES) <= SERVED | {"POST /v1/webhooks"}, "a body for no route"
+    unknown = {name for route in ID_ROUTES for name in _parameters(route)} - set(PREFIXES)
+    assert not unknown, f"add {sorted(unknown)} to PREFIXES, and one of each to `owned`"
+
+
+@pytest.mark.parametrize("route", KEY_ROUTES, ids=str)
 def test_every_route_needs_a_key(client, owned, route):
     error = assert_error(_call(client, route, owned, {}), 401, "AUTH_ERROR")
     assert "x-api-key" in error["message"]
 
 
-@pytest.mark.parametrize("route", KEY_ROUTES, ids=lambda r: f"{r[0]} {r[1]}")
+@pytest.mark.parametrize("route", KEY_ROUTES, ids=str)
 def test_every_route_refuses_an_unknown_key(client, owned, route):
     for key in ("stv_not-a-real-key", "", "x" * 500):
         assert_error(_call(client, route, owned, {"x-api-key": key}), 401, "AUTH_ERROR")
@@ -77,17 +144,53 @@ def test_every_route_refuses_a_revoked_key(client, auth, owned):
     assert client.simulate_get("/v1/workspaces/current", headers=auth).status_code == 200
 
 
-@pytest.mark.parametrize("route", ID_ROUTES, ids=lambda r: f"{r[0]} {r[1]}")
-def test_another_workspaces_resources_are_404(client, owned, other_workspace, route):
+def _untouched(client, auth, owned: dict[str, str]) -> tuple:
+    """What a call from another workspace must not change."""
+    run = WorkflowRun.get_by_id(owned["run_id"])
+    webhook = owned.get("webhook_id")
+    return (
+        run.status,
+        run.version,
+        ApiKey.get_by_id(owned["key_id"]).revoked_at,
+        ApprovalRequest.get_by_id(owned["request_id"]).decision,
+        WorkflowRun.select().count(),
+        webhook and client.simulate_get(f"/v1/webhooks/{webhook}", headers=auth).status_code,
+    )
+
+
+def _masked(error: dict, ids: dict[str, str]) -> dict:
+    message = error["message"]
+    for name, value in ids.items():
+        message = message.replace(value, f"<{name}>")
+    return {**error, "message": message}
+
+
+@pytest.mark.parametrize("route", ID_ROUTES, ids=str)
+def test_another_workspaces_ids_are_404_as_if_they_did_not_exist(
+    client, auth, owned, other_workspace, route
+):
+    # Given resources of one workspace, and ids of the same types that exist nowhere
     other = {"x-api-key": other_workspace[1]}
-    assert_error(_call(client, route, owned, other), 404, "NOT_FOUND")
-    assert ApiKey.get_by_id(owned["key"]).revoked_at is None
+    before = _untouched(client, auth, owned)
+    nowhere = {name: new_id(prefix) for name, prefix in PREFIXES.items()}
+
+    # When another workspace names them
+    theirs = assert_error(_call(client, route, owned, other), 404, "NOT_FOUND")
+
+    # Then it gets the very answer it gets for ids that exist nowhere, and nothing changed
+    absent = assert_error(_call(client, route, nowhere, other), 404, "NOT_FOUND")
+    assert _masked(theirs, owned) == _masked(absent, nowhere)
+    assert _untouched(client, auth, owned) == before
 
 
-@pytest.mark.parametrize("route", ID_ROUTES, ids=lambda r: f"{r[0]} {r[1]}")
+@pytest.mark.parametrize("route", ID_ROUTES, ids=str)
 def test_malformed_or_wrong_type_ids_are_404(client, auth, owned, route):
-    wrong_type = {"definition": owned["run"], "run": owned["definition"], "key": owned["run"]}
-    for ids in (wrong_type, {"definition": "nope", "run": "wfrun_x", "key": "key_" + "0" * 27}):
+    names = sorted(owned)
+    wrong_type = {name: owned[names[(i + 1) % len(names)]] for i, name in enumerate(names)}
+    malformed = {name: f"{prefix}_x" for name, prefix in PREFIXES.items()}
+    too_long = {name: f"{prefix}_{'0' * 27}" for name, prefix in PREFIXES.items()}
+    not_ulid = {name: f"{prefix}_{'Z' * 26}" for name, prefix in PREFIXES.items()}
+    for ids in (wrong_type, malformed, too_long, not_ulid, {name: "nope" for name in PREFIXES}):
         assert_error(_call(client, route, ids, auth), 404, "NOT_FOUND")
 
 

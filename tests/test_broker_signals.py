@@ -317,6 +317,14 @@ def test_a_signal_stored_just_as_its_run_starts_waiting_is_not_stranded(
     assert signals_of(run_id)[0].step_run_id == step_run(run_id, "payment").id
 
 
+def nested(depth: int) -> dict:
+    """An object `depth` levels deep."""
+    value: dict = {}
+    for _ in range(depth - 1):
+        value = {"a": value}
+    return value
+
+
 def test_malformed_messages_are_dead_lettered_and_the_worker_keeps_serving(
     client, auth, workspace, worker, caplog
 ):
@@ -333,6 +341,8 @@ def test_malformed_messages_are_dead_lettered_and_the_worker_keeps_serving(
         {**good, "kwargs": ["not", "an", "object"]},
         {**good, "kwargs": {**kwargs, "payload": [1, 2]}},
         {**good, "kwargs": {**kwargs, "payload": {"text": "nul \u0000"}}},
+        {**good, "kwargs": {**kwargs, "payload": nested(65)}},
+        {**good, "kwargs": {**kwargs, "payload": nested(500)}},
         {**good, "kwargs": {**kwargs, "runId": "run-1"}},
         {**good, "kwargs": {**kwargs, "workspaceId": "acme"}},
         {**good, "kwargs": {**kwargs, "signalId": ""}},
@@ -363,6 +373,7 @@ def test_malformed_messages_are_dead_lettered_and_the_worker_keeps_serving(
         "dead-lettered: kwargs and options must be JSON objects",
         "dead-lettered: payload must be a JSON object",
         "dead-lettered: payload holds NUL",
+        "dead-lettered: payload nests more than 64 levels deep",
         "dead-lettered: runId is not a workflow run id: 'run-1'",
         "dead-lettered: no run wfrun_00000000000000000000000000 in workspace",
         "dead-lettered: no actor 'no_such_actor' consumes queue 'signals'",

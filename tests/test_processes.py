@@ -8,46 +8,31 @@ complete a run over real HTTP.
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
 from tests.conftest import TEST_BROKER_URL, TEST_DATABASE_URL
+from tests.processes import (
+    WEB,
+    ProcessFailed,
+    free_port,
+    spawn,
+    stop,
+    wait_healthy,
+    worker_command,
+)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-#: Longest the processes get to answer /health, and a run to complete.
+#: Longest a run gets to complete.
 DEADLINE_SECONDS = 20
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _stop(process: subprocess.Popen) -> None:
-    """SIGTERM the process group; kill it when it is still there after a while."""
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
 
 
 @pytest.fixture
 def system(tmp_path):
     """gunicorn and a dramatiq worker on the suite's database and vhost; yields the base URL."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": TEST_DATABASE_URL,
@@ -57,46 +42,21 @@ def system(tmp_path):
         "WEB_CONCURRENCY": "1",
         "WEB_THREADS": "2",
     }
-    commands = {
-        "web": ["-m", "gunicorn", "-c", "python:app.gunicorn_config", "app.wsgi:application"],
-        "worker": ["-m", "dramatiq", "actors", "--processes", "1", "--threads", "2"],
-    }
-    logs, processes = {}, []
+    commands = {"web": WEB, "worker": worker_command(1, 2)}
+    logs, processes = [], []
     try:
         for name, args in commands.items():
-            logs[name] = tmp_path / f"{name}.log"
-            with logs[name].open("wb") as log:
-                processes.append(
-                    subprocess.Popen(
-                        [sys.executable, *args],
-                        cwd=REPO_ROOT,
-                        env=env,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        start_new_session=True,
-                    )
-                )
+            logs.append(tmp_path / f"{name}.log")
+            processes.append(spawn(args, env, logs[-1]))
         url = f"http://127.0.0.1:{port}"
-        _wait_healthy(url, processes, logs)
+        try:
+            wait_healthy(url, processes, logs)
+        except ProcessFailed as exc:
+            pytest.fail(str(exc))
         yield url
     finally:
         for process in processes:
-            _stop(process)
-
-
-def _wait_healthy(url: str, processes: list[subprocess.Popen], logs: dict[str, Path]) -> None:
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while time.monotonic() < deadline:
-        if any(process.poll() is not None for process in processes):
-            break
-        try:
-            if requests.get(f"{url}/health", timeout=2).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.1)
-    output = "\n".join(f"--- {name}\n{path.read_text()[-3000:]}" for name, path in logs.items())
-    pytest.fail(f"the processes did not become healthy at {url}/health:\n{output}")
+            stop(process)
 
 
 def _wait_completed(session: requests.Session, url: str) -> dict:

@@ -12,9 +12,7 @@ import dataclasses
 import datetime
 import logging
 import os
-import signal
 import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -35,9 +33,8 @@ from models.runs import RunEvent, StepRun, WorkflowRun
 from models.signals import Signal
 from tests.api_support import wait_until
 from tests.conftest import TEST_BROKER_URL, TEST_DATABASE_URL
+from tests.processes import kill, spawn, worker_command
 from tests.support import make_definition, make_run, wait_for_run
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 #: Redrive interval for the tests that lose a command: short, so the clock re-sends quickly.
 SHORT_REDRIVE_MS = 300
@@ -438,23 +435,13 @@ def worker_processes(tmp_path):
     }
 
     def start() -> subprocess.Popen:
-        with (tmp_path / f"worker{len(started)}.log").open("wb") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "dramatiq", "actors", "--processes", "1", "--threads", "2"],
-                cwd=REPO_ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        process = spawn(worker_command(1, 2), env, tmp_path / f"worker{len(started)}.log")
         started.append(process)
         return process
 
     yield start
     for process in started:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        kill(process)
 
 
 #: How the slow step is reached: in the inline chain of each actor's message.
@@ -502,8 +489,7 @@ def test_a_worker_killed_mid_step_is_replaced_and_the_step_completes_once(
     assert (running.status, running.current_step_name) == (statuses.RUNNING, "slow")
 
     # When it is killed outright, and a new worker starts
-    os.killpg(first.pid, signal.SIGKILL)
-    first.wait()
+    kill(first)
     assert marks(log, "end") == []
     worker_processes()
 

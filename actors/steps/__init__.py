@@ -8,6 +8,7 @@ from actors.steps.approval import run_approval
 from actors.steps.condition import run_condition
 from actors.steps.context import StepContext
 from actors.steps.external_event import run_external_event
+from actors.steps.llm import run_llm
 from actors.steps.outcomes import AwaitingApproval, Completed, Failed, Outcome, Waiting
 from actors.steps.task import run_task
 from actors.steps.wait import run_wait
@@ -18,6 +19,7 @@ _RUNNERS: dict[str, Callable[[dict, StepContext], Outcome]] = {
     "condition": run_condition,
     "external_event": run_external_event,
     "approval": run_approval,
+    "llm": run_llm,
 }
 
 

@@ -48,6 +48,8 @@ class Definitions:
         name = req.get_param("name")
         if name is not None and not 1 <= len(name) <= 200:
             problems.add("name", "must be between 1 and 200 characters")
+        elif name is not None and "\x00" in name:
+            problems.add("name", "must not contain NUL characters")  # PostgreSQL text cannot
         problems.raise_if_any()
         query = WorkflowDefinition.select().where(
             WorkflowDefinition.workspace == req.context.workspace.id

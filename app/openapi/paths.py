@@ -1,0 +1,559 @@
+"""The paths of the OpenAPI document: every route, method, parameter, body and answer.
+
+Path templates are Falcon's own (`/v1/workflow-runs/{run_id}`), so the test matches them to
+the router as they are. Each operation lists every status it can answer: its successes, the
+errors its resource raises, and those every request can meet (a body that is too large or not
+JSON, a bug, the database down).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.errors import CODES
+from app.gunicorn_config import limit_request_line as MAX_REQUEST_LINE
+from app.media import MAX_BODY_BYTES, MAX_DOCUMENT_BYTES
+from app.openapi.schemas import OBJECT, id_of, page_of, record, ref, success, text
+from app.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from app.resources.costs import DEFAULT_SUMMARY_DAYS
+from app.resources.workspaces import SLUG
+from models import statuses
+from models.approvals import APPROVED, EDITED, REJECTED
+from models.webhooks import EVENT_NAMES
+
+#: The component response of each error status: its envelope has that status's code.
+ERROR_RESPONSES = {
+    400: ("ValidationError", "Bad JSON, a missing or invalid field or query parameter."),
+    401: ("AuthError", "A missing, unknown or revoked key, or a wrong admin token."),
+    404: ("NotFound", "No such resource in this workspace (a malformed id included)."),
+    409: ("Conflict", "The resource is not in a state that allows the call, or a duplicate."),
+    413: ("PayloadTooLarge", f"A body over {MAX_BODY_BYTES} bytes, or a document over the limit."),
+    414: ("UriTooLong", f"A request line (method, path and query) over {MAX_REQUEST_LINE} bytes."),
+    415: ("UnsupportedMediaType", "A request body that is not `application/json`."),
+    500: ("InternalError", "A bug; never a stack trace."),
+    503: ("ServiceUnavailable", "The database is unreachable; try again shortly."),
+}
+
+#: What any request can meet: a request line over the HTTP server's limit, a body (even on a
+#: GET) checked before routing, and a bug.
+_EVERY = (413, 414, 415, 500)
+#: What every request that reads the database can meet.
+_STORED = (*_EVERY, 503)
+#: ... and that needs an API key.
+_KEYED = (401, *_STORED)
+
+_PAGE = {"$ref": "#/components/parameters/page"}
+_PAGE_SIZE = {"$ref": "#/components/parameters/pageSize"}
+
+
+def parameters() -> dict[str, dict[str, Any]]:
+    """The reusable parameters: `page` and `pageSize`."""
+    return {
+        "page": {
+            "name": "page",
+            "in": "query",
+            "description": "The page, from 1.",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 999_999_999, "default": 1},
+        },
+        "pageSize": {
+            "name": "pageSize",
+            "in": "query",
+            "description": "Items per page.",
+            "schema": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_PAGE_SIZE,
+                "default": DEFAULT_PAGE_SIZE,
+            },
+        },
+    }
+
+
+def responses() -> dict[str, dict[str, Any]]:
+    """The reusable error responses, one per status, each pinning its code."""
+    answers = {
+        name: {
+            "description": description,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "allOf": [
+                            ref("ErrorEnvelope"),
+                            {
+                                "properties": {
+                                    "error": {"properties": {"code": {"const": CODES[status]}}}
+                                }
+                            },
+                        ]
+                    }
+                }
+            },
+        }
+        for status, (name, description) in ERROR_RESPONSES.items()
+        if status != 414
+    }
+    # The HTTP server answers this one itself, before the API sees the request: no envelope.
+    name, description = ERROR_RESPONSES[414]
+    answers[name] = {
+        "description": f"{description} Answered by the HTTP server (gunicorn), in HTML.",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    }
+    return answers
+
+
+def request_schemas() -> dict[str, dict[str, Any]]:
+    """The schemas of request bodies. Unknown members are refused (400) everywhere."""
+    decided_by = text(1, 200)
+    return {
+        "CreateWorkspace": record(
+            {"name": text(1, 100), "slug": {**text(1, 50), "pattern": f"^{SLUG.pattern}$"}}
+        ),
+        "CreateApiKey": record({"name": text(1, 100)}),
+        "CreateWorkflowDefinition": record(
+            {
+                "name": text(1, 200),
+                "version": text(1, 50),
+                "description": text(0, 1000),
+                "steps": {"type": "array", "items": ref("Step"), "minItems": 1, "maxItems": 500},
+            },
+            optional=("description",),
+        ),
+        "CreateWorkflowRun": record(
+            {
+                "definitionId": {
+                    **id_of("wfdef"),
+                    "description": "A definition of this workspace; another id is 404.",
+                },
+                "input": {
+                    **OBJECT,
+                    "default": {},
+                    "description": f"At most {MAX_DOCUMENT_BYTES} bytes as JSON.",
+                },
+                "idempotencyKey": {
+                    **text(1, 255),
+                    "description": "A key used before in this workspace answers 200 with "
+                    "that run, whatever the rest of the body says.",
+                },
+            },
+            optional=("input", "idempotencyKey"),
+        ),
+        "ResumeWorkflowRun": record(
+            {
+                "signalType": text(1, 200),
+                "payload": {
+                    **OBJECT,
+                    "default": {},
+                    "description": f"Merged into state. At most {MAX_DOCUMENT_BYTES} bytes.",
+                },
+            },
+            optional=("payload",),
+        ),
+        "Decision": {
+            "oneOf": [
+                record(
+                    {"decision": {"enum": [APPROVED, REJECTED]}, "decidedBy": decided_by},
+                    optional=("decidedBy",),
+                ),
+                record(
+                    {
+                        "decision": {"const": EDITED},
+                        "editedContent": {
+                            "not": {"type": "null"},
+                            "description": "Replaces state[contentKey]. "
+                            f"At most {MAX_DOCUMENT_BYTES} bytes as JSON.",
+                        },
+                        "decidedBy": decided_by,
+                    },
+                    optional=("decidedBy",),
+                ),
+            ]
+        },
+        "CreateWebhook": record(
+            {
+                "url": {
+                    **text(1, 2048),
+                    "format": "uri",
+                    "description": "http(s); a host that resolves to a private or loopback "
+                    "address is refused unless WEBHOOK_ALLOW_PRIVATE=1.",
+                },
+                "events": {
+                    "type": "array",
+                    "items": {"enum": list(EVENT_NAMES)},
+                    "minItems": 1,
+                    "uniqueItems": True,
+                },
+            }
+        ),
+        "NoFields": {
+            "type": "object",
+            "maxProperties": 0,
+            "description": "No body, or `{}`.",
+        },
+    }
+
+
+def _id(name: str, prefix: str, noun: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": f"The {noun}'s id; a malformed one is 404.",
+        "schema": id_of(prefix),
+    }
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "query", "description": description, "schema": schema}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _one(name: str) -> dict[str, Any]:
+    return success(ref(name))
+
+
+def _page(name: str) -> dict[str, Any]:
+    return page_of(ref(name))
+
+
+def _operation(
+    operation_id: str,
+    summary: str,
+    tag: str,
+    answers: dict[int, dict[str, Any]],
+    errors: tuple[int, ...],
+    *,
+    parameters: tuple[dict[str, Any], ...] = (),
+    body: str | None = None,
+    body_required: bool = True,
+    security: list[dict[str, list]] | None = None,
+) -> dict[str, Any]:
+    operation: dict[str, Any] = {"operationId": operation_id, "summary": summary, "tags": [tag]}
+    if parameters:
+        operation["parameters"] = list(parameters)
+    if body is not None:
+        operation["requestBody"] = {
+            "required": body_required,
+            "content": {"application/json": {"schema": ref(body)}},
+        }
+    if security is not None:
+        operation["security"] = security
+    answered = {str(status): answer for status, answer in answers.items()}
+    for status in sorted(errors):
+        answered[str(status)] = {"$ref": f"#/components/responses/{ERROR_RESPONSES[status][0]}"}
+    operation["responses"] = answered
+    return operation
+
+
+def paths() -> dict[str, dict[str, Any]]:
+    run_id = _id("run_id", "wfrun", "workflow run")
+    request_id = _id("request_id", "apr", "approval request")
+    webhook_id = _id("webhook_id", "wh", "webhook")
+    return {
+        "/health": {
+            "get": _operation(
+                "getHealth",
+                "Can this process reach the database and the broker? No envelope.",
+                "Service",
+                {
+                    200: _json(ref("Health"), "Both reachable."),
+                    503: _json(ref("Health"), "One of them is not."),
+                },
+                _EVERY,
+                security=[],
+            )
+        },
+        "/v1/openapi.json": {
+            "get": _operation(
+                "getOpenApiDocument",
+                "This document. No envelope, no key.",
+                "Service",
+                {200: _json(OBJECT, "The OpenAPI 3.1 document of this API.")},
+                _EVERY,
+                security=[],
+            )
+        },
+        "/v1/workspaces": {
+            "post": _operation(
+                "createWorkspace",
+                "Create a workspace and its first API key (admin token).",
+                "Workspaces",
+                {201: _json(_one("NewWorkspace"), "The workspace; its key is shown once.")},
+                (400, 401, 409, *_STORED),
+                body="CreateWorkspace",
+                security=[{"adminToken": []}],
+            )
+        },
+        "/v1/workspaces/current": {
+            "get": _operation(
+                "getCurrentWorkspace",
+                "The caller's workspace.",
+                "Workspaces",
+                {200: _json(_one("Workspace"), "The workspace.")},
+                _KEYED,
+            )
+        },
+        "/v1/api-keys": {
+            "post": _operation(
+                "createApiKey",
+                "Issue another key of this workspace.",
+                "API keys",
+                {201: _json(_one("NewApiKey"), "The key; its raw text is shown once.")},
+                (400, *_KEYED),
+                body="CreateApiKey",
+            ),
+            "get": _operation(
+                "listApiKeys",
+                "The workspace's keys, newest first; never the raw key.",
+                "API keys",
+                {200: _json(_page("ApiKey"), "A page of keys.")},
+                (400, *_KEYED),
+                parameters=(_PAGE, _PAGE_SIZE),
+            ),
+        },
+        "/v1/api-keys/{key_id}": {
+            "delete": _operation(
+                "revokeApiKey",
+                "Revoke a key (idempotent); it is 401 from then on.",
+                "API keys",
+                {200: _json(_one("ApiKey"), "The key record, revokedAt set.")},
+                (404, *_KEYED),
+                parameters=(_id("key_id", "key", "API key"),),
+            )
+        },
+        "/v1/workflow-definitions": {
+            "post": _operation(
+                "createWorkflowDefinition",
+                "Store an immutable definition; 409 for a name and version stored already.",
+                "Workflow definitions",
+                {201: _json(_one("WorkflowDefinition"), "The definition.")},
+                (400, 409, *_KEYED),
+                body="CreateWorkflowDefinition",
+            ),
+            "get": _operation(
+                "listWorkflowDefinitions",
+                "The workspace's definitions, newest first.",
+                "Workflow definitions",
+                {200: _json(_page("WorkflowDefinition"), "A page of definitions.")},
+                (400, *_KEYED),
+                parameters=(
+                    _PAGE,
+                    _PAGE_SIZE,
+                    _query("name", text(1, 200), "Only definitions of this exact name."),
+                ),
+            ),
+        },
+        "/v1/workflow-definitions/{definition_id}": {
+            "get": _operation(
+                "getWorkflowDefinition",
+                "One definition.",
+                "Workflow definitions",
+                {200: _json(_one("WorkflowDefinition"), "The definition.")},
+                (404, *_KEYED),
+                parameters=(_id("definition_id", "wfdef", "workflow definition"),),
+            )
+        },
+        "/v1/workflow-runs": {
+            "post": _operation(
+                "createWorkflowRun",
+                "Start a run of a definition; idempotent with idempotencyKey.",
+                "Workflow runs",
+                {
+                    201: _json(_one("WorkflowRun"), "A new run, PENDING."),
+                    200: _json(_one("WorkflowRun"), "The run created before with this key."),
+                },
+                (400, 404, *_KEYED),
+                body="CreateWorkflowRun",
+            ),
+            "get": _operation(
+                "listWorkflowRuns",
+                "The workspace's runs, newest first.",
+                "Workflow runs",
+                {200: _json(_page("WorkflowRun"), "A page of runs.")},
+                (400, *_KEYED),
+                parameters=(
+                    _PAGE,
+                    _PAGE_SIZE,
+                    _query("status", {"enum": list(statuses.RUN_STATUSES)}, "Only this status."),
+                    _query("definitionId", id_of("wfdef"), "Only runs of this definition."),
+                ),
+            ),
+        },
+        "/v1/workflow-runs/{run_id}": {
+            "get": _operation(
+                "getWorkflowRun",
+                "One run, with its step runs in order.",
+                "Workflow runs",
+                {200: _json(_one("WorkflowRunWithSteps"), "The run.")},
+                (404, *_KEYED),
+                parameters=(run_id,),
+            )
+        },
+        "/v1/workflow-runs/{run_id}/events": {
+            "get": _operation(
+                "listRunEvents",
+                "The run's events, oldest first.",
+                "Workflow runs",
+                {200: _json(_page("RunEvent"), "A page of events.")},
+                (400, 404, *_KEYED),
+                parameters=(run_id, _PAGE, _PAGE_SIZE),
+            )
+        },
+        "/v1/workflow-runs/{run_id}/cost": {
+            "get": _operation(
+                "getRunCost",
+                "What the run's model calls cost, each call oldest first.",
+                "Costs",
+                {200: _json(_one("RunCost"), "The run's costs.")},
+                (404, *_KEYED),
+                parameters=(run_id,),
+            )
+        },
+        "/v1/workflow-runs/{run_id}/cancel": {
+            "post": _operation(
+                "cancelWorkflowRun",
+                "Cancel a PENDING, RUNNING, WAITING or PAUSED run.",
+                "Workflow runs",
+                {200: _json(_one("WorkflowRun"), "The run, CANCELLED.")},
+                (400, 404, 409, *_KEYED),
+                parameters=(run_id,),
+                body="NoFields",
+                body_required=False,
+            )
+        },
+        "/v1/workflow-runs/{run_id}/resume": {
+            "post": _operation(
+                "resumeWorkflowRun",
+                "Signal a run WAITING for this signal type; 409 when it is not.",
+                "Workflow runs",
+                {200: _json(_one("WorkflowRun"), "The run, RUNNING.")},
+                (400, 404, 409, *_KEYED),
+                parameters=(run_id,),
+                body="ResumeWorkflowRun",
+            )
+        },
+        "/v1/workflow-runs/{run_id}/retry": {
+            "post": _operation(
+                "retryWorkflowRun",
+                "Run a FAILED run again from the failed step, its state kept.",
+                "Workflow runs",
+                {200: _json(_one("WorkflowRun"), "The run, RUNNING.")},
+                (400, 404, 409, *_KEYED),
+                parameters=(run_id,),
+                body="NoFields",
+                body_required=False,
+            )
+        },
+        "/v1/cost/summary": {
+            "get": _operation(
+                "getCostSummary",
+                "The workspace's model calls in [from, to): totals, per model, per UTC day.",
+                "Costs",
+                {200: _json(_one("CostSummary"), "The summary.")},
+                (400, *_KEYED),
+                parameters=(
+                    _query(
+                        "from",
+                        _moment(),
+                        f"Default: {DEFAULT_SUMMARY_DAYS} days before `to`. Must be before `to`.",
+                    ),
+                    _query("to", _moment(), "Default: now. A date includes that whole day."),
+                ),
+            )
+        },
+        "/v1/approval-requests": {
+            "get": _operation(
+                "listApprovalRequests",
+                "The workspace's approval requests, newest first.",
+                "Approvals",
+                {200: _json(_page("ApprovalRequest"), "A page of approval requests.")},
+                (400, *_KEYED),
+                parameters=(
+                    _PAGE,
+                    _PAGE_SIZE,
+                    _query(
+                        "pending",
+                        {"type": "boolean"},
+                        "true: undecided, the run still paused there; false: decided.",
+                    ),
+                ),
+            )
+        },
+        "/v1/approval-requests/{request_id}": {
+            "get": _operation(
+                "getApprovalRequest",
+                "One approval request.",
+                "Approvals",
+                {200: _json(_one("ApprovalRequest"), "The approval request.")},
+                (404, *_KEYED),
+                parameters=(request_id,),
+            )
+        },
+        "/v1/approval-requests/{request_id}/decide": {
+            "post": _operation(
+                "decideApprovalRequest",
+                "Decide; 409 when decided already or the run moved on.",
+                "Approvals",
+                {200: _json(_one("ApprovalRequest"), "The approval request, decided.")},
+                (400, 404, 409, *_KEYED),
+                parameters=(request_id,),
+                body="Decision",
+            )
+        },
+        "/v1/webhooks": {
+            "post": _operation(
+                "createWebhook",
+                "Subscribe a URL to events; the signing secret is shown once.",
+                "Webhooks",
+                {201: _json(_one("NewWebhook"), "The webhook, with its secret.")},
+                (400, *_KEYED),
+                body="CreateWebhook",
+            ),
+            "get": _operation(
+                "listWebhooks",
+                "The workspace's webhooks, newest first; deleted ones are not listed.",
+                "Webhooks",
+                {200: _json(_page("Webhook"), "A page of webhooks.")},
+                (400, *_KEYED),
+                parameters=(_PAGE, _PAGE_SIZE),
+            ),
+        },
+        "/v1/webhooks/{webhook_id}": {
+            "get": _operation(
+                "getWebhook",
+                "One webhook, without its secret.",
+                "Webhooks",
+                {200: _json(_one("Webhook"), "The webhook.")},
+                (404, *_KEYED),
+                parameters=(webhook_id,),
+            ),
+            "delete": _operation(
+                "deleteWebhook",
+                "Delete a webhook; its pending deliveries are cancelled. 404 from then on.",
+                "Webhooks",
+                {200: _json(_one("Webhook"), "The webhook, deletedAt set.")},
+                (404, *_KEYED),
+                parameters=(webhook_id,),
+            ),
+        },
+        "/v1/webhooks/{webhook_id}/deliveries": {
+            "get": _operation(
+                "listWebhookDeliveries",
+                "The webhook's deliveries, newest first, each with its attempts.",
+                "Webhooks",
+                {200: _json(_page("WebhookDelivery"), "A page of deliveries.")},
+                (400, 404, *_KEYED),
+                parameters=(webhook_id, _PAGE, _PAGE_SIZE),
+            )
+        },
+    }
+
+
+def _moment() -> dict[str, Any]:
+    return {
+        "type": "string",
+        "anyOf": [{"format": "date"}, {"format": "date-time"}],
+        "description": "An ISO-8601 date or timestamp (UTC when it names no zone).",
+    }

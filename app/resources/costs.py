@@ -1,0 +1,141 @@
+"""What model calls cost: GET /v1/workflow-runs/:id/cost and GET /v1/cost/summary."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from decimal import Decimal
+from typing import Any
+
+import falcon
+import peewee
+from peewee import fn
+
+from app import serializers
+from app.run_creation import find_run
+from app.validation import Problems
+from models.base import utcnow
+from models.llm_calls import LlmCall
+
+#: A summary without `from` covers this many days before `to`.
+DEFAULT_SUMMARY_DAYS = 30
+
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+class Costs:
+    def on_get_run(self, req: falcon.Request, resp: falcon.Response, run_id: str) -> None:
+        """Every call of the run, oldest first, failed ones included, with the totals."""
+        run = find_run(req.context.workspace, run_id)
+        calls = list(LlmCall.select().where(LlmCall.run == run.id).order_by(LlmCall.id))
+        resp.media = {
+            "success": True,
+            "data": {
+                "workflowRunId": run.id,
+                "totalCostUsd": serializers.usd(sum((c.cost_usd for c in calls), Decimal(0))),
+                "totalInputTokens": sum(c.input_tokens for c in calls),
+                "totalOutputTokens": sum(c.output_tokens for c in calls),
+                "calls": [serializers.llm_call(c) for c in calls],
+            },
+        }
+
+    def on_get_summary(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """The workspace's calls made in [from, to): totals, per model and per UTC day.
+
+        `from` and `to` are ISO-8601 timestamps (UTC when they name no zone) or dates; a date
+        `to` includes that whole day. `to` defaults to now, `from` to 30 days before `to`.
+        """
+        problems = Problems()
+        start, end = _window(req, problems)
+        problems.raise_if_any()
+        calls = LlmCall.select().where(
+            (LlmCall.workspace == req.context.workspace.id)
+            & (LlmCall.created_at >= start)
+            & (LlmCall.created_at < end)
+        )
+        cost, input_tokens, output_tokens, count = _sums(calls).tuples().get()
+        by_model = (
+            _sums(calls, LlmCall.model)
+            .group_by(LlmCall.model)
+            .order_by(fn.SUM(LlmCall.cost_usd).desc(), LlmCall.model)
+        )
+        day = fn.date_trunc("day", LlmCall.created_at)
+        by_day = _sums(calls, day).group_by(day).order_by(day)
+        resp.media = {
+            "success": True,
+            "data": {
+                "from": serializers.timestamp(start),
+                "to": serializers.timestamp(end),
+                "totalCostUsd": serializers.usd(cost),
+                "totalInputTokens": int(input_tokens),
+                "totalOutputTokens": int(output_tokens),
+                "calls": count,
+                "byModel": [
+                    _amounts({"model": model}, *sums) for model, *sums in by_model.tuples()
+                ],
+                "byDay": [
+                    _amounts({"day": when.date().isoformat()}, *sums)
+                    for when, *sums in by_day.tuples()
+                ],
+            },
+        }
+
+
+def _sums(calls: peewee.ModelSelect, *group: Any) -> peewee.ModelSelect:
+    """`calls` reduced to (*group, cost, input tokens, output tokens, count)."""
+    return calls.select(
+        *group,
+        fn.COALESCE(fn.SUM(LlmCall.cost_usd), 0),
+        fn.COALESCE(fn.SUM(LlmCall.input_tokens), 0),
+        fn.COALESCE(fn.SUM(LlmCall.output_tokens), 0),
+        fn.COUNT(LlmCall.id),
+    )
+
+
+def _amounts(
+    key: dict[str, str], cost: Decimal, input_tokens: int, output_tokens: int, count: int
+) -> dict[str, Any]:
+    return {
+        **key,
+        "costUsd": serializers.usd(cost),
+        "inputTokens": int(input_tokens),
+        "outputTokens": int(output_tokens),
+        "calls": count,
+    }
+
+
+def _window(req: falcon.Request, problems: Problems) -> tuple[datetime.datetime, datetime.datetime]:
+    end = _moment(req, "to", problems) or utcnow()
+    start = _moment(req, "from", problems) or _days_before(end, DEFAULT_SUMMARY_DAYS)
+    if start >= end and not problems.fields:
+        problems.add("from", "must be before to")
+    return start, end
+
+
+def _days_before(moment: datetime.datetime, days: int) -> datetime.datetime:
+    """`days` before `moment`, or the earliest datetime there is."""
+    try:
+        return moment - datetime.timedelta(days=days)
+    except OverflowError:
+        return datetime.datetime.min
+
+
+def _moment(req: falcon.Request, name: str, problems: Problems) -> datetime.datetime | None:
+    """A query parameter as a naive UTC datetime; None when absent or bad (noted)."""
+    raw = req.get_param(name)
+    if raw is None:
+        return None
+    try:
+        if _DATE.fullmatch(raw):
+            moment = datetime.datetime.fromisoformat(raw)
+            return moment + datetime.timedelta(days=1) if name == "to" else moment
+        if "T" not in raw:
+            raise ValueError(raw)
+        moment = datetime.datetime.fromisoformat(raw)
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(datetime.UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):
+        # OverflowError: the day after 9999-12-31, or a zone that moves 0001-01-01 before it.
+        problems.add(name, "must be an ISO-8601 date (2026-11-28) or timestamp in years 1-9999")
+        return None
+    return moment

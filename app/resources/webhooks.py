@@ -1,0 +1,165 @@
+"""Webhooks (SPEC section 7): POST/GET /v1/webhooks, GET/DELETE /:id, GET /:id/deliveries.
+
+The secret is in the answer to POST only. A deleted webhook is gone from the API (404) and gets
+no new deliveries; its pending ones are cancelled.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import falcon
+
+from actors.webhook_targets import MAX_URL_LENGTH, TargetRefused, TargetUnresolved, resolve
+from app.lookup import find_in_workspace
+from app.media import read_object
+from app.pagination import Page, paginate
+from app.serializers import timestamp
+from app.validation import Fields, Problems
+from models.webhooks import (
+    EVENT_NAMES,
+    Webhook,
+    WebhookAttempt,
+    WebhookDelivery,
+    create_webhook,
+    delete_webhook,
+)
+
+CREATE_FIELDS = ("url", "events")
+
+
+class Webhooks:
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """201 with the webhook and its secret, which is never shown again."""
+        url, events = _read_webhook(read_object(req))
+        webhook = create_webhook(req.context.workspace.id, url, events)
+        resp.status = falcon.HTTP_201
+        resp.media = {"success": True, "data": {**_webhook(webhook), "secret": webhook.secret}}
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Newest first; deleted webhooks are not listed."""
+        problems = Problems()
+        page = Page.from_request(req, problems)
+        problems.raise_if_any()
+        query = (
+            Webhook.select()
+            .where((Webhook.workspace == req.context.workspace.id) & Webhook.deleted_at.is_null())
+            .order_by(Webhook.id.desc())
+        )
+        resp.media = paginate(query, page, _webhook)
+
+    def on_get_item(self, req: falcon.Request, resp: falcon.Response, webhook_id: str) -> None:
+        resp.media = {"success": True, "data": _webhook(_find(req, webhook_id))}
+
+    def on_delete_item(self, req: falcon.Request, resp: falcon.Response, webhook_id: str) -> None:
+        """200 with the record, `deletedAt` set; the webhook is 404 from then on."""
+        webhook = delete_webhook(_find(req, webhook_id))
+        resp.media = {"success": True, "data": _webhook(webhook)}
+
+    def on_get_deliveries(
+        self, req: falcon.Request, resp: falcon.Response, webhook_id: str
+    ) -> None:
+        """Newest first, each with its attempts, oldest first."""
+        problems = Problems()
+        page = Page.from_request(req, problems)
+        problems.raise_if_any()
+        webhook = _find(req, webhook_id)
+        query = (
+            WebhookDelivery.select()
+            .where(WebhookDelivery.webhook == webhook.id)
+            .order_by(WebhookDelivery.id.desc())
+        )
+        body = paginate(query, page, _delivery)
+        attempts = _attempts_of([delivery["id"] for delivery in body["data"]])
+        for delivery in body["data"]:
+            delivery["attempts"] = attempts.get(delivery["id"], [])
+        resp.media = body
+
+
+def _read_webhook(body: dict[str, Any]) -> tuple[str, list[str]]:
+    """`(url, events)`, checked; the URL's host resolved and refused if it is not public."""
+    problems = Problems()
+    fields = Fields(problems, body)
+    fields.only(CREATE_FIELDS)
+    url = fields.string("url", max_length=MAX_URL_LENGTH)
+    events = _read_events(fields)
+    if url is not None:
+        try:
+            resolve(url)
+        except (TargetRefused, TargetUnresolved) as exc:
+            fields.add("url", str(exc))
+    problems.raise_if_any()
+    return url, events
+
+
+def _read_events(fields: Fields) -> list[str] | None:
+    events = fields.obj.get("events")
+    if "events" not in fields.obj:
+        fields.add("events", "is required")
+    elif not isinstance(events, list) or not events:
+        fields.add("events", "must be a non-empty list of event names")
+    elif not all(isinstance(event, str) and event in EVENT_NAMES for event in events):
+        fields.add("events", "must name only " + ", ".join(EVENT_NAMES))
+    elif len(set(events)) != len(events):
+        fields.add("events", "must not name an event twice")
+    else:
+        return events
+    return None
+
+
+def _find(req: falcon.Request, webhook_id: str) -> Webhook:
+    query = Webhook.select().where(Webhook.deleted_at.is_null())
+    return find_in_workspace(Webhook, "wh", webhook_id, req.context.workspace, "webhook", query)
+
+
+def _attempts_of(delivery_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    attempts: dict[str, list[dict[str, Any]]] = {}
+    if not delivery_ids:
+        return attempts
+    rows = (
+        WebhookAttempt.select()
+        .where(WebhookAttempt.delivery.in_(delivery_ids))
+        .order_by(WebhookAttempt.delivery, WebhookAttempt.number)
+    )
+    for row in rows:
+        attempts.setdefault(row.delivery_id, []).append(_attempt(row))
+    return attempts
+
+
+# The wire format of this resource (camelCase, ISO timestamps; see `app.serializers`).
+
+
+def _webhook(w: Webhook) -> dict[str, Any]:
+    """A webhook as listed: never its secret."""
+    return {
+        "id": w.id,
+        "url": w.url,
+        "events": w.events,
+        "createdAt": timestamp(w.created_at),
+        "deletedAt": timestamp(w.deleted_at),
+    }
+
+
+def _delivery(d: WebhookDelivery) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "webhookId": d.webhook_id,
+        "workflowRunId": d.run_id,
+        "eventType": d.event_type,
+        "status": d.status,
+        "payload": json.loads(d.body),
+        "nextAttemptAt": timestamp(d.next_attempt_at),
+        "completedAt": timestamp(d.completed_at),
+        "createdAt": timestamp(d.created_at),
+    }
+
+
+def _attempt(a: WebhookAttempt) -> dict[str, Any]:
+    return {
+        "number": a.number,
+        "startedAt": timestamp(a.started_at),
+        "statusCode": a.status_code,
+        "error": a.error,
+        "durationMs": a.duration_ms,
+    }

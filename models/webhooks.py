@@ -1,0 +1,183 @@
+"""Webhooks: the endpoints a workspace subscribes, and the outbox of deliveries owed to them.
+
+A delivery is written in the transaction that records the run event it announces
+(`models.transitions` calls `outbox_write`), so an event that commits is announced and one
+that does not is not. Its JSON body is frozen then, byte for byte: every attempt sends the same
+body, signed afresh. The secret is stored as it is: signing needs the key itself, unlike an API
+key, which is only ever checked against its digest.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import secrets
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import peewee
+
+from models.base import BaseModel, utcnow
+from models.db import db
+from models.ids import new_id
+from models.runs import WorkflowRun
+from models.workspaces import Workspace
+
+SECRET_PREFIX = "whsec_"
+
+#: The run events announced by webhooks, each with the name a webhook subscribes to.
+ANNOUNCED = {
+    "WORKFLOW_COMPLETED": "workflow.completed",
+    "WORKFLOW_FAILED": "workflow.failed",
+    "WORKFLOW_CANCELLED": "workflow.cancelled",
+    "APPROVAL_REQUESTED": "approval.requested",
+    "APPROVAL_DECIDED": "approval.decided",
+}
+#: The event names a webhook may subscribe to (SPEC section 7).
+EVENT_NAMES = tuple(ANNOUNCED.values())
+
+# A delivery's status. Only a pending delivery is ever attempted.
+PENDING = "pending"
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+#: Its webhook was deleted before the delivery was done.
+CANCELLED = "cancelled"
+
+
+class Webhook(BaseModel):
+    workspace = peewee.ForeignKeyField(Workspace, on_delete="CASCADE")
+    url = peewee.CharField(max_length=2048)
+    #: The event names subscribed to, a non-empty list of `EVENT_NAMES`.
+    events = peewee.JSONField()
+    #: `whsec_...`: the HMAC key of the signatures; shown once, when the webhook is created.
+    secret = peewee.CharField(max_length=100)
+    created_at = peewee.DateTimeField(default=utcnow)
+    #: Set by DELETE: the webhook is gone from the API and gets no new deliveries.
+    deleted_at = peewee.DateTimeField(null=True)
+
+
+class WebhookDelivery(BaseModel):
+    webhook = peewee.ForeignKeyField(Webhook, backref="deliveries", on_delete="CASCADE")
+    run = peewee.ForeignKeyField(WorkflowRun, on_delete="CASCADE")
+    #: The event name, `workflow.completed` ...
+    event_type = peewee.CharField(max_length=40)
+    #: The JSON document sent, exactly as it is sent.
+    body = peewee.TextField()
+    status = peewee.CharField(max_length=20)
+    #: Attempts started so far: the fence of `deliver_webhook(delivery_id, attempt)`.
+    attempts = peewee.IntegerField(default=0)
+    #: When the clock sends the next attempt; None once the delivery is done.
+    next_attempt_at = peewee.DateTimeField(null=True)
+    completed_at = peewee.DateTimeField(null=True)
+    created_at = peewee.DateTimeField(default=utcnow)
+
+
+class WebhookAttempt(peewee.Model):
+    """One POST of a delivery; the outcome columns stay empty while it is in flight (or if
+    its worker died during it)."""
+
+    delivery = peewee.ForeignKeyField(WebhookDelivery, backref="attempt_log", on_delete="CASCADE")
+    number = peewee.IntegerField()
+    started_at = peewee.DateTimeField()
+    #: The HTTP status the receiver answered; None when there was no answer.
+    status_code = peewee.IntegerField(null=True)
+    #: Why the attempt failed (a non-2xx answer, a timeout, a refused target); None on success.
+    error = peewee.TextField(null=True)
+    duration_ms = peewee.IntegerField(null=True)
+
+    class Meta:
+        database = db
+        legacy_table_names = False
+        primary_key = peewee.CompositeKey("delivery", "number")
+
+
+def create_webhook(workspace_id: str, url: str, events: list[str]) -> Webhook:
+    """A new webhook with a fresh secret (`webhook.secret`, to be shown once)."""
+    return Webhook.create(
+        id=new_id("wh"),
+        workspace=workspace_id,
+        url=url,
+        events=events,
+        secret=SECRET_PREFIX + secrets.token_urlsafe(32),
+        created_at=utcnow(),
+    )
+
+
+def delete_webhook(webhook: Webhook) -> Webhook:
+    """Mark the webhook deleted and cancel its pending deliveries, in one transaction."""
+    now = utcnow()
+    with db.atomic():
+        Webhook.update(deleted_at=now).where(
+            (Webhook.id == webhook.id) & Webhook.deleted_at.is_null()
+        ).execute()
+        WebhookDelivery.update(status=CANCELLED, next_attempt_at=None, completed_at=now).where(
+            (WebhookDelivery.webhook == webhook.id) & (WebhookDelivery.status == PENDING)
+        ).execute()
+    webhook.deleted_at = now
+    return webhook
+
+
+def outbox_write(
+    run: WorkflowRun, status: str, events: Iterable[dict[str, Any]], output: Any = None
+) -> Callable[[], None]:
+    """The write that queues a delivery of each of `events` to each subscribed webhook.
+
+    `events` are the announced events of one run change (rows of `run_event` about to be
+    written), `status` the run's status after it and `output` its output if it completed.
+    The write runs inside that change's transaction.
+    """
+    events = list(events)
+
+    def write() -> None:
+        hooks = db.execute_sql(_ACTIVE, (run.workspace_id,)).fetchall()
+        rows = [
+            _delivery(hook_id, run, status, event, output)
+            for event in events
+            for hook_id, subscribed in hooks
+            if ANNOUNCED[event["event_type"]] in subscribed
+        ]
+        if rows:
+            WebhookDelivery.insert_many(rows).execute()
+
+    return write
+
+
+_ACTIVE = "SELECT id, events FROM webhook WHERE workspace_id = %s AND deleted_at IS NULL"
+
+
+def _delivery(
+    webhook_id: str, run: WorkflowRun, status: str, event: dict[str, Any], output: Any
+) -> dict[str, Any]:
+    delivery_id = new_id("whd")
+    name = ANNOUNCED[event["event_type"]]
+    data = {
+        "workflowRunId": run.id,
+        "workflowDefinitionId": run.definition_id,
+        "status": status,
+        "eventId": event["id"],
+        **event["payload"],
+    }
+    if event["event_type"] == "WORKFLOW_COMPLETED":
+        data["output"] = output
+    body = {
+        "id": delivery_id,
+        "type": name,
+        "createdAt": _timestamp(event["created_at"]),
+        "data": data,
+    }
+    return {
+        "id": delivery_id,
+        "webhook": webhook_id,
+        "run": run.id,
+        "event_type": name,
+        "body": json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+        "status": PENDING,
+        "attempts": 0,
+        "next_attempt_at": event["created_at"],
+        "created_at": event["created_at"],
+    }
+
+
+def _timestamp(value: datetime.datetime) -> str:
+    """The wire format of `app.serializers.timestamp` (naive UTC in, `...123Z` out)."""
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"

@@ -1,0 +1,192 @@
+"""The invariant checker the fault runs rely on: quiet on true histories, loud on broken ones."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from models import statuses
+from models.base import utcnow
+from models.invariants import InvariantViolated, assert_invariants, check
+from models.runs import RunEvent, StepRun, WorkflowRun
+from models.transitions import RunChange
+from tests.api_support import wait_until
+from tests.run_states import TASK
+from tests.support import make_definition, make_run, wait_for_run
+from tests.test_races_and_crashes import create
+
+#: Every kind of step, a forward jump, a retried attempt, a signal and a decision.
+EVERYTHING = [
+    {"type": "task", "name": "draft", "handler": "echo", "config": {"draft": "hi"}},
+    {"type": "condition", "name": "route", "expression": "input.big", "trueStep": "review"},
+    {"type": "task", "name": "skipped", "handler": "noop"},
+    {"type": "approval", "name": "review", "contentKey": "draft"},
+    {"type": "wait", "name": "nap", "durationMs": 100},
+    {"type": "external_event", "name": "pay", "signalType": "paid"},
+    {
+        "type": "task",
+        "name": "charge",
+        "handler": "fails_until",
+        "config": {"failures": 1},
+        "retry": {"maxAttempts": 2, "backoffMs": 100},
+    },
+]
+
+
+def _at(run_id: str, status: str, step: str) -> bool:
+    run = WorkflowRun.get_by_id(run_id)
+    return run.status == status and run.current_step_name == step
+
+
+def test_runs_through_every_step_type_retry_cancel_and_failure_break_no_rule(
+    client, auth, worker, clock
+):
+    # Given runs driven by a worker: one through every step type to the end, one cancelled
+    # while it waits, and one failed for good, then retried by the user to the end
+    done = create(client, auth, EVERYTHING, input={"big": True})
+    wait_until(lambda: _at(done, statuses.PAUSED, "review"))
+    [request] = client.simulate_get("/v1/approval-requests", headers=auth).json["data"]
+    decision = {"decision": "approved"}
+    path = f"/v1/approval-requests/{request['id']}/decide"
+    decided = client.simulate_post(path, json=decision, headers=auth)
+    assert decided.status_code == 200, decided.text
+    wait_until(lambda: _at(done, statuses.WAITING, "pay"))
+    resume = {"signalType": "paid", "payload": {"paid": True}}
+    resumed = client.simulate_post(f"/v1/workflow-runs/{done}/resume", json=resume, headers=auth)
+    assert resumed.status_code == 200, resumed.text
+
+    cancelled = create(client, auth, EVERYTHING[5:], input={})
+    wait_until(lambda: _at(cancelled, statuses.WAITING, "pay"))
+    client.simulate_post(f"/v1/workflow-runs/{cancelled}/cancel", headers=auth)
+
+    once = [{**TASK, "handler": "flaky", "config": {"failures": 1}, "retry": {"maxAttempts": 1}}]
+    retried = create(client, auth, once)
+    wait_for_run(retried, (statuses.FAILED,))
+    client.simulate_post(f"/v1/workflow-runs/{retried}/retry", headers=auth)
+
+    for run_id in (done, retried):
+        assert wait_for_run(run_id).status == statuses.COMPLETED
+
+    # Then the checker finds nothing wrong with any of them, the system being idle
+    expected = {done: {statuses.COMPLETED}, retried: {statuses.COMPLETED}}
+    expected[cancelled] = {statuses.CANCELLED}
+    assert (
+        check(
+            expected,
+            expect=lambda run: expected[run.id],
+            overdue_after=datetime.timedelta(seconds=1),
+        )
+        == []
+    )
+    assert StepRun.select().where(StepRun.run == retried).count() == 2  # the retry's new one
+    recorded = {event.event_type for event in RunEvent.select(RunEvent.event_type)}
+    assert recorded >= {
+        "STEP_SKIPPED",
+        "APPROVAL_DECIDED",
+        "WORKFLOW_WAITING",
+        "SIGNAL_RECEIVED",
+        "STEP_RETRYING",
+        "WORKFLOW_CANCELLED",
+        "WORKFLOW_FAILED",
+        "WORKFLOW_RETRIED",
+    }
+
+
+@pytest.fixture
+def completed(workspace):
+    """A run of two task steps completed as a worker would, with its timers cleared."""
+    steps = [TASK, {**TASK, "name": "second"}]
+    run = make_run(make_definition(workspace[0], steps))
+    change = RunChange(run).move(statuses.RUNNING, "WORKFLOW_STARTED")
+    first = change.start_step(0, "work", "task")
+    change.commit()
+    change = RunChange(run).move_step(first, statuses.COMPLETED, "STEP_COMPLETED")
+    second = change.start_step(1, "second", "task")
+    change.commit()
+    change = RunChange(run).move_step(second, statuses.COMPLETED, "STEP_COMPLETED")
+    change.move(statuses.COMPLETED, "WORKFLOW_COMPLETED", output={}).commit()
+    assert check([run.id]) == []
+    return run
+
+
+def _rules(run_id: str, **options) -> set[str]:
+    return {violation.rule for violation in check([run_id], **options)}
+
+
+def test_a_step_completed_twice_is_doubled(completed):
+    event = RunEvent.get((RunEvent.run == completed.id) & (RunEvent.event_type == "STEP_COMPLETED"))
+    RunEvent.create(
+        id=event.id + "x",
+        run=completed.id,
+        step_run=event.step_run_id,
+        event_type="STEP_COMPLETED",
+        created_at=event.created_at,
+    )
+    assert {"doubled", "event_sequence", "version"} <= _rules(completed.id)
+
+
+def test_an_attempt_started_twice_is_doubled(completed):
+    event = RunEvent.get((RunEvent.run == completed.id) & (RunEvent.event_type == "STEP_STARTED"))
+    RunEvent.create(
+        id=event.id + "x",
+        run=completed.id,
+        step_run=event.step_run_id,
+        event_type="STEP_STARTED",
+        payload=event.payload,
+        created_at=event.created_at,
+    )
+    WorkflowRun.update(version=WorkflowRun.version + 1).where(
+        WorkflowRun.id == completed.id
+    ).execute()
+    assert _rules(completed.id) == {"doubled", "event_sequence"}
+
+
+def test_a_version_that_is_not_the_number_of_events_is_caught(completed):
+    WorkflowRun.update(version=WorkflowRun.version + 1).where(
+        WorkflowRun.id == completed.id
+    ).execute()
+    assert _rules(completed.id) == {"version"}
+
+
+def test_a_status_the_events_do_not_lead_to_is_caught(completed):
+    # Set behind the state machine's back, as no code may
+    WorkflowRun.update(status=statuses.RUNNING).where(WorkflowRun.id == completed.id).execute()
+    assert _rules(completed.id) == {"event_sequence", "nothing_due"}
+
+
+def test_events_out_of_the_state_machine_are_caught(completed):
+    RunChange(completed).event("WORKFLOW_STARTED").commit()  # bypasses `move`'s check
+    assert _rules(completed.id) == {"event_sequence"}
+
+
+def test_a_completed_run_that_skipped_a_step_unrecorded_breaks_the_path(workspace):
+    run = make_run(make_definition(workspace[0], [TASK, {**TASK, "name": "second"}]))
+    change = RunChange(run).move(statuses.RUNNING, "WORKFLOW_STARTED")
+    step_run = change.start_step(0, "work", "task")
+    change.commit()
+    change = RunChange(run).move_step(step_run, statuses.COMPLETED, "STEP_COMPLETED")
+    change.move(statuses.COMPLETED, "WORKFLOW_COMPLETED", output={}).commit()
+    assert _rules(run.id) == {"path"}
+
+
+def test_events_the_api_would_list_out_of_order_are_caught(completed):
+    first = RunEvent.select().where(RunEvent.run == completed.id).order_by(RunEvent.id).first()
+    later = utcnow() + datetime.timedelta(seconds=1)
+    RunEvent.update(created_at=later).where(RunEvent.id == first.id).execute()
+    assert "event_order" in _rules(completed.id)
+
+
+def test_runs_with_nothing_due_or_overdue_are_caught(workspace):
+    stuck = make_run(make_definition(workspace[0], [TASK]))  # PENDING, no timer: nobody sends it
+    assert _rules(stuck.id) == {"nothing_due"}
+    past = utcnow() - datetime.timedelta(minutes=1)
+    WorkflowRun.update(next_run_at=past).where(WorkflowRun.id == stuck.id).execute()
+    assert _rules(stuck.id) == set()
+    assert _rules(stuck.id, overdue_after=datetime.timedelta(seconds=5)) == {"nothing_due"}
+
+
+def test_an_unexpected_status_and_a_missing_run_are_caught(completed):
+    assert _rules(completed.id, expect=lambda run: {statuses.FAILED}) == {"status"}
+    with pytest.raises(InvariantViolated, match="no such run"):
+        assert_invariants([completed.id, "wfrun_" + "0" * 26])
