@@ -10,8 +10,13 @@ from actors.steps.timeout import STEP_TIME_LIMIT_MS
 from models import statuses
 from models.runs import run_by_id, step_run_by_id
 
+#: How an actor that raised (a database or broker outage) is tried again: soon and fast, since
+#: every command is fenced and safe to repeat: 1, 2, 4, 8, 16 s, about half a minute in all,
+#: which a database restart fits in. The clock's redrive covers anything longer.
+RETRY_OPTIONS = {"max_retries": 5, "min_backoff": 1_000, "max_backoff": 16_000}
 
-@dramatiq.actor(queue_name="runs", max_retries=5, time_limit=STEP_TIME_LIMIT_MS)
+
+@dramatiq.actor(queue_name="runs", time_limit=STEP_TIME_LIMIT_MS, **RETRY_OPTIONS)
 def start_run(run_id: str) -> None:
     """Start a PENDING run: RUNNING, first step started, and as many steps as are cheap."""
     if redelivered():
@@ -20,7 +25,7 @@ def start_run(run_id: str) -> None:
         driver.start(run_id, hand_off)
 
 
-@dramatiq.actor(queue_name="steps", max_retries=5, time_limit=STEP_TIME_LIMIT_MS)
+@dramatiq.actor(queue_name="steps", time_limit=STEP_TIME_LIMIT_MS, **RETRY_OPTIONS)
 def execute_step(run_id: str, step_run_id: str, step_index: int, attempt: int) -> None:
     """Execute a step run's attempt, if the run is still there (the fence), and go on."""
     if redelivered():

@@ -19,7 +19,7 @@ from typing import Any
 import dramatiq
 
 from actors import driver
-from actors.runs import hand_off, redelivered, take_over
+from actors.runs import RETRY_OPTIONS, hand_off, redelivered, take_over
 from actors.steps.timeout import STEP_TIME_LIMIT_MS
 from models import statuses
 from models.base import utcnow
@@ -54,7 +54,10 @@ class MalformedSignal(StevoraError):
 
 
 @dramatiq.actor(
-    queue_name="signals", max_retries=5, throws=(MalformedSignal,), time_limit=STEP_TIME_LIMIT_MS
+    queue_name="signals",
+    throws=(MalformedSignal,),
+    time_limit=STEP_TIME_LIMIT_MS,
+    **RETRY_OPTIONS,
 )
 def deliver_signal(*args: Any, **kwargs: Any) -> None:
     """Store a signal for its run and, if the run is waiting for it, go on at once."""
