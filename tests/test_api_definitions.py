@@ -6,6 +6,7 @@ import copy
 
 import pytest
 
+from app.definition_rules import MAX_DURATION_MS
 from models.definitions import WorkflowDefinition
 from tests.api_support import TIMESTAMP, assert_error, create_definition, definition_body, task_step
 
@@ -159,6 +160,8 @@ STEP_CASES = [
     ("charge", {"timeoutMs": -1}, "timeoutMs"),
     ("charge", {"timeoutMs": 1.5}, "timeoutMs"),
     ("charge", {"timeoutMs": "1000"}, "timeoutMs"),
+    ("charge", {"timeoutMs": MAX_DURATION_MS + 1}, "timeoutMs"),
+    ("charge", {"retry": {"backoffMs": MAX_DURATION_MS + 1}}, "retry.backoffMs"),
     ("charge", {"durationMs": 5}, "durationMs"),
     ("review", {"model": "gpt-4o"}, "model"),
     # task
@@ -173,9 +176,12 @@ STEP_CASES = [
     ("pause", {"untilTimestamp": "2026-11-28T21:40:32Z"}, "untilTimestamp"),
     ("pause", {"durationMs": -1}, "durationMs"),
     ("pause", {"durationMs": "10"}, "durationMs"),
+    ("pause", {"durationMs": MAX_DURATION_MS + 1}, "durationMs"),
     ("until", {"untilTimestamp": "tomorrow"}, "untilTimestamp"),
     ("until", {"untilTimestamp": "2026-11-28T21:40:32"}, "untilTimestamp"),
     ("until", {"untilTimestamp": 1764366032}, "untilTimestamp"),
+    ("until", {"untilTimestamp": "0001-01-01T00:00:00+05:00"}, "untilTimestamp"),
+    ("until", {"untilTimestamp": "9999-12-31T23:59:59-05:00"}, "untilTimestamp"),
     ("pause", {"signalType": 7}, "signalType"),
     ("pause", {"handler": "add"}, "handler"),
     # condition

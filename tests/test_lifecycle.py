@@ -7,6 +7,7 @@ import time
 import pytest
 
 from actors import driver
+from app.definition_rules import MAX_DURATION_MS
 from models import statuses
 from models.runs import RunEvent, StepRun, WorkflowRun
 from models.signals import Signal
@@ -84,6 +85,31 @@ def test_a_wait_until_a_past_moment_goes_on_at_once(client, auth, worker):
     done = wait_for_run(run_id)
     assert done.status == statuses.COMPLETED
     assert "WORKFLOW_WAITING" not in events(run_id)
+
+
+def test_the_longest_durations_a_definition_may_name_are_timers_a_worker_can_set(
+    client, auth, worker
+):
+    # Given a task with the longest timeout and retry backoff, then the longest wait
+    run_id = create(
+        client,
+        auth,
+        [
+            {
+                "type": "task",
+                "name": "work",
+                "handler": "noop",
+                "timeoutMs": MAX_DURATION_MS,
+                "retry": {"backoffMs": MAX_DURATION_MS},
+            },
+            {"type": "wait", "name": "century", "durationMs": MAX_DURATION_MS},
+        ],
+    )
+
+    # Then the run waits a century, its timer set (no overflow in the worker)
+    run = wait_for_run(run_id, wanted=(statuses.WAITING,))
+    assert run.next_run_at.year >= run.created_at.year + 99
+    assert steps_of(run_id) == [("work", "COMPLETED", 1), ("century", "WAITING", 1)]
 
 
 def test_a_condition_jumps_and_skips_and_loops_are_bounded(client, auth, worker):

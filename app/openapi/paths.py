@@ -10,37 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.errors import CODES
-from app.gunicorn_config import limit_request_line as MAX_REQUEST_LINE
-from app.media import MAX_BODY_BYTES, MAX_DOCUMENT_BYTES
-from app.openapi.schemas import OBJECT, id_of, page_of, record, ref, success, text
+from app.openapi.errors import ERROR_RESPONSES, EVERY, KEYED, STORED
+from app.openapi.schemas import OBJECT, id_of, page_of, ref, success, text
 from app.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from app.resources.costs import DEFAULT_SUMMARY_DAYS
-from app.resources.workspaces import SLUG
 from models import statuses
-from models.approvals import APPROVED, EDITED, REJECTED
-from models.webhooks import EVENT_NAMES
-
-#: The component response of each error status: its envelope has that status's code.
-ERROR_RESPONSES = {
-    400: ("ValidationError", "Bad JSON, a missing or invalid field or query parameter."),
-    401: ("AuthError", "A missing, unknown or revoked key, or a wrong admin token."),
-    404: ("NotFound", "No such resource in this workspace (a malformed id included)."),
-    409: ("Conflict", "The resource is not in a state that allows the call, or a duplicate."),
-    413: ("PayloadTooLarge", f"A body over {MAX_BODY_BYTES} bytes, or a document over the limit."),
-    414: ("UriTooLong", f"A request line (method, path and query) over {MAX_REQUEST_LINE} bytes."),
-    415: ("UnsupportedMediaType", "A request body that is not `application/json`."),
-    500: ("InternalError", "A bug; never a stack trace."),
-    503: ("ServiceUnavailable", "The database is unreachable; try again shortly."),
-}
-
-#: What any request can meet: a request line over the HTTP server's limit, a body (even on a
-#: GET) checked before routing, and a bug.
-_EVERY = (413, 414, 415, 500)
-#: What every request that reads the database can meet.
-_STORED = (*_EVERY, 503)
-#: ... and that needs an API key.
-_KEYED = (401, *_STORED)
 
 _PAGE = {"$ref": "#/components/parameters/page"}
 _PAGE_SIZE = {"$ref": "#/components/parameters/pageSize"}
@@ -65,129 +39,6 @@ def parameters() -> dict[str, dict[str, Any]]:
                 "maximum": MAX_PAGE_SIZE,
                 "default": DEFAULT_PAGE_SIZE,
             },
-        },
-    }
-
-
-def responses() -> dict[str, dict[str, Any]]:
-    """The reusable error responses, one per status, each pinning its code."""
-    answers = {
-        name: {
-            "description": description,
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "allOf": [
-                            ref("ErrorEnvelope"),
-                            {
-                                "properties": {
-                                    "error": {"properties": {"code": {"const": CODES[status]}}}
-                                }
-                            },
-                        ]
-                    }
-                }
-            },
-        }
-        for status, (name, description) in ERROR_RESPONSES.items()
-        if status != 414
-    }
-    # The HTTP server answers this one itself, before the API sees the request: no envelope.
-    name, description = ERROR_RESPONSES[414]
-    answers[name] = {
-        "description": f"{description} Answered by the HTTP server (gunicorn), in HTML.",
-        "content": {"text/html": {"schema": {"type": "string"}}},
-    }
-    return answers
-
-
-def request_schemas() -> dict[str, dict[str, Any]]:
-    """The schemas of request bodies. Unknown members are refused (400) everywhere."""
-    decided_by = text(1, 200)
-    return {
-        "CreateWorkspace": record(
-            {"name": text(1, 100), "slug": {**text(1, 50), "pattern": f"^{SLUG.pattern}$"}}
-        ),
-        "CreateApiKey": record({"name": text(1, 100)}),
-        "CreateWorkflowDefinition": record(
-            {
-                "name": text(1, 200),
-                "version": text(1, 50),
-                "description": text(0, 1000),
-                "steps": {"type": "array", "items": ref("Step"), "minItems": 1, "maxItems": 500},
-            },
-            optional=("description",),
-        ),
-        "CreateWorkflowRun": record(
-            {
-                "definitionId": {
-                    **id_of("wfdef"),
-                    "description": "A definition of this workspace; another id is 404.",
-                },
-                "input": {
-                    **OBJECT,
-                    "default": {},
-                    "description": f"At most {MAX_DOCUMENT_BYTES} bytes as JSON.",
-                },
-                "idempotencyKey": {
-                    **text(1, 255),
-                    "description": "A key used before in this workspace answers 200 with "
-                    "that run, whatever the rest of the body says.",
-                },
-            },
-            optional=("input", "idempotencyKey"),
-        ),
-        "ResumeWorkflowRun": record(
-            {
-                "signalType": text(1, 200),
-                "payload": {
-                    **OBJECT,
-                    "default": {},
-                    "description": f"Merged into state. At most {MAX_DOCUMENT_BYTES} bytes.",
-                },
-            },
-            optional=("payload",),
-        ),
-        "Decision": {
-            "oneOf": [
-                record(
-                    {"decision": {"enum": [APPROVED, REJECTED]}, "decidedBy": decided_by},
-                    optional=("decidedBy",),
-                ),
-                record(
-                    {
-                        "decision": {"const": EDITED},
-                        "editedContent": {
-                            "not": {"type": "null"},
-                            "description": "Replaces state[contentKey]. "
-                            f"At most {MAX_DOCUMENT_BYTES} bytes as JSON.",
-                        },
-                        "decidedBy": decided_by,
-                    },
-                    optional=("decidedBy",),
-                ),
-            ]
-        },
-        "CreateWebhook": record(
-            {
-                "url": {
-                    **text(1, 2048),
-                    "format": "uri",
-                    "description": "http(s); a host that resolves to a private or loopback "
-                    "address is refused unless WEBHOOK_ALLOW_PRIVATE=1.",
-                },
-                "events": {
-                    "type": "array",
-                    "items": {"enum": list(EVENT_NAMES)},
-                    "minItems": 1,
-                    "uniqueItems": True,
-                },
-            }
-        ),
-        "NoFields": {
-            "type": "object",
-            "maxProperties": 0,
-            "description": "No body, or `{}`.",
         },
     }
 
@@ -261,7 +112,7 @@ def paths() -> dict[str, dict[str, Any]]:
                     200: _json(ref("Health"), "Both reachable."),
                     503: _json(ref("Health"), "One of them is not."),
                 },
-                _EVERY,
+                EVERY,
                 security=[],
             )
         },
@@ -271,7 +122,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "This document. No envelope, no key.",
                 "Service",
                 {200: _json(OBJECT, "The OpenAPI 3.1 document of this API.")},
-                _EVERY,
+                EVERY,
                 security=[],
             )
         },
@@ -281,7 +132,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "Create a workspace and its first API key (admin token).",
                 "Workspaces",
                 {201: _json(_one("NewWorkspace"), "The workspace; its key is shown once.")},
-                (400, 401, 409, *_STORED),
+                (400, 401, 409, *STORED),
                 body="CreateWorkspace",
                 security=[{"adminToken": []}],
             )
@@ -292,7 +143,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "The caller's workspace.",
                 "Workspaces",
                 {200: _json(_one("Workspace"), "The workspace.")},
-                _KEYED,
+                KEYED,
             )
         },
         "/v1/api-keys": {
@@ -301,7 +152,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "Issue another key of this workspace.",
                 "API keys",
                 {201: _json(_one("NewApiKey"), "The key; its raw text is shown once.")},
-                (400, *_KEYED),
+                (400, *KEYED),
                 body="CreateApiKey",
             ),
             "get": _operation(
@@ -309,7 +160,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "The workspace's keys, newest first; never the raw key.",
                 "API keys",
                 {200: _json(_page("ApiKey"), "A page of keys.")},
-                (400, *_KEYED),
+                (400, *KEYED),
                 parameters=(_PAGE, _PAGE_SIZE),
             ),
         },
@@ -319,7 +170,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "Revoke a key (idempotent); it is 401 from then on.",
                 "API keys",
                 {200: _json(_one("ApiKey"), "The key record, revokedAt set.")},
-                (404, *_KEYED),
+                (404, *KEYED),
                 parameters=(_id("key_id", "key", "API key"),),
             )
         },
@@ -329,7 +180,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "Store an immutable definition; 409 for a name and version stored already.",
                 "Workflow definitions",
                 {201: _json(_one("WorkflowDefinition"), "The definition.")},
-                (400, 409, *_KEYED),
+                (400, 409, *KEYED),
                 body="CreateWorkflowDefinition",
             ),
             "get": _operation(
@@ -337,11 +188,15 @@ def paths() -> dict[str, dict[str, Any]]:
                 "The workspace's definitions, newest first.",
                 "Workflow definitions",
                 {200: _json(_page("WorkflowDefinition"), "A page of definitions.")},
-                (400, *_KEYED),
+                (400, *KEYED),
                 parameters=(
                     _PAGE,
                     _PAGE_SIZE,
-                    _query("name", text(1, 200), "Only definitions of this exact name."),
+                    _query(
+                        "name",
+                        {**text(1, 200), "pattern": "^[^\\u0000]*$"},
+                        "Only definitions of this exact name (no NUL: PostgreSQL cannot hold it).",
+                    ),
                 ),
             ),
         },
@@ -351,7 +206,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "One definition.",
                 "Workflow definitions",
                 {200: _json(_one("WorkflowDefinition"), "The definition.")},
-                (404, *_KEYED),
+                (404, *KEYED),
                 parameters=(_id("definition_id", "wfdef", "workflow definition"),),
             )
         },
@@ -364,7 +219,7 @@ def paths() -> dict[str, dict[str, Any]]:
                     201: _json(_one("WorkflowRun"), "A new run, PENDING."),
                     200: _json(_one("WorkflowRun"), "The run created before with this key."),
                 },
-                (400, 404, *_KEYED),
+                (400, 404, *KEYED),
                 body="CreateWorkflowRun",
             ),
             "get": _operation(
@@ -372,7 +227,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "The workspace's runs, newest first.",
                 "Workflow runs",
                 {200: _json(_page("WorkflowRun"), "A page of runs.")},
-                (400, *_KEYED),
+                (400, *KEYED),
                 parameters=(
                     _PAGE,
                     _PAGE_SIZE,
@@ -387,7 +242,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "One run, with its step runs in order.",
                 "Workflow runs",
                 {200: _json(_one("WorkflowRunWithSteps"), "The run.")},
-                (404, *_KEYED),
+                (404, *KEYED),
                 parameters=(run_id,),
             )
         },
@@ -397,7 +252,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "The run's events, oldest first.",
                 "Workflow runs",
                 {200: _json(_page("RunEvent"), "A page of events.")},
-                (400, 404, *_KEYED),
+                (400, 404, *KEYED),
                 parameters=(run_id, _PAGE, _PAGE_SIZE),
             )
         },
@@ -407,7 +262,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "What the run's model calls cost, each call oldest first.",
                 "Costs",
                 {200: _json(_one("RunCost"), "The run's costs.")},
-                (404, *_KEYED),
+                (404, *KEYED),
                 parameters=(run_id,),
             )
         },
@@ -417,7 +272,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "Cancel a PENDING, RUNNING, WAITING or PAUSED run.",
                 "Workflow runs",
                 {200: _json(_one("WorkflowRun"), "The run, CANCELLED.")},
-                (400, 404, 409, *_KEYED),
+                (400, 404, 409, *KEYED),
                 parameters=(run_id,),
                 body="NoFields",
                 body_required=False,
@@ -429,7 +284,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "Signal a run WAITING for this signal type; 409 when it is not.",
                 "Workflow runs",
                 {200: _json(_one("WorkflowRun"), "The run, RUNNING.")},
-                (400, 404, 409, *_KEYED),
+                (400, 404, 409, *KEYED),
                 parameters=(run_id,),
                 body="ResumeWorkflowRun",
             )
@@ -440,7 +295,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "Run a FAILED run again from the failed step, its state kept.",
                 "Workflow runs",
                 {200: _json(_one("WorkflowRun"), "The run, RUNNING.")},
-                (400, 404, 409, *_KEYED),
+                (400, 404, 409, *KEYED),
                 parameters=(run_id,),
                 body="NoFields",
                 body_required=False,
@@ -452,7 +307,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "The workspace's model calls in [from, to): totals, per model, per UTC day.",
                 "Costs",
                 {200: _json(_one("CostSummary"), "The summary.")},
-                (400, *_KEYED),
+                (400, *KEYED),
                 parameters=(
                     _query(
                         "from",
@@ -469,7 +324,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "The workspace's approval requests, newest first.",
                 "Approvals",
                 {200: _json(_page("ApprovalRequest"), "A page of approval requests.")},
-                (400, *_KEYED),
+                (400, *KEYED),
                 parameters=(
                     _PAGE,
                     _PAGE_SIZE,
@@ -487,7 +342,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "One approval request.",
                 "Approvals",
                 {200: _json(_one("ApprovalRequest"), "The approval request.")},
-                (404, *_KEYED),
+                (404, *KEYED),
                 parameters=(request_id,),
             )
         },
@@ -497,7 +352,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "Decide; 409 when decided already or the run moved on.",
                 "Approvals",
                 {200: _json(_one("ApprovalRequest"), "The approval request, decided.")},
-                (400, 404, 409, *_KEYED),
+                (400, 404, 409, *KEYED),
                 parameters=(request_id,),
                 body="Decision",
             )
@@ -508,7 +363,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "Subscribe a URL to events; the signing secret is shown once.",
                 "Webhooks",
                 {201: _json(_one("NewWebhook"), "The webhook, with its secret.")},
-                (400, *_KEYED),
+                (400, *KEYED),
                 body="CreateWebhook",
             ),
             "get": _operation(
@@ -516,7 +371,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "The workspace's webhooks, newest first; deleted ones are not listed.",
                 "Webhooks",
                 {200: _json(_page("Webhook"), "A page of webhooks.")},
-                (400, *_KEYED),
+                (400, *KEYED),
                 parameters=(_PAGE, _PAGE_SIZE),
             ),
         },
@@ -526,7 +381,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "One webhook, without its secret.",
                 "Webhooks",
                 {200: _json(_one("Webhook"), "The webhook.")},
-                (404, *_KEYED),
+                (404, *KEYED),
                 parameters=(webhook_id,),
             ),
             "delete": _operation(
@@ -534,7 +389,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "Delete a webhook; its pending deliveries are cancelled. 404 from then on.",
                 "Webhooks",
                 {200: _json(_one("Webhook"), "The webhook, deletedAt set.")},
-                (404, *_KEYED),
+                (404, *KEYED),
                 parameters=(webhook_id,),
             ),
         },
@@ -544,7 +399,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "The webhook's deliveries, newest first, each with its attempts.",
                 "Webhooks",
                 {200: _json(_page("WebhookDelivery"), "A page of deliveries.")},
-                (400, 404, *_KEYED),
+                (400, 404, *KEYED),
                 parameters=(webhook_id, _PAGE, _PAGE_SIZE),
             )
         },

@@ -1,0 +1,102 @@
+"""The request bodies of the OpenAPI document, as the resources check them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.media import MAX_DOCUMENT_BYTES
+from app.openapi.schemas import OBJECT, id_of, record, ref, text
+from app.resources.workspaces import SLUG
+from models.approvals import APPROVED, EDITED, REJECTED
+from models.webhooks import EVENT_NAMES
+
+
+def request_schemas() -> dict[str, dict[str, Any]]:
+    """The schemas of request bodies. Unknown members are refused (400) everywhere."""
+    decided_by = text(1, 200)
+    return {
+        "CreateWorkspace": record(
+            {"name": text(1, 100), "slug": {**text(1, 50), "pattern": f"^{SLUG.pattern}$"}}
+        ),
+        "CreateApiKey": record({"name": text(1, 100)}),
+        "CreateWorkflowDefinition": record(
+            {
+                "name": text(1, 200),
+                "version": text(1, 50),
+                "description": text(0, 1000),
+                "steps": {"type": "array", "items": ref("Step"), "minItems": 1, "maxItems": 500},
+            },
+            optional=("description",),
+        ),
+        "CreateWorkflowRun": record(
+            {
+                "definitionId": {
+                    **id_of("wfdef"),
+                    "description": "A definition of this workspace; another id is 404.",
+                },
+                "input": {
+                    **OBJECT,
+                    "default": {},
+                    "description": f"At most {MAX_DOCUMENT_BYTES} bytes as JSON.",
+                },
+                "idempotencyKey": {
+                    **text(1, 255),
+                    "description": "A key used before in this workspace answers 200 with "
+                    "that run, whatever the rest of the body says.",
+                },
+            },
+            optional=("input", "idempotencyKey"),
+        ),
+        "ResumeWorkflowRun": record(
+            {
+                "signalType": text(1, 200),
+                "payload": {
+                    **OBJECT,
+                    "default": {},
+                    "description": f"Merged into state. At most {MAX_DOCUMENT_BYTES} bytes.",
+                },
+            },
+            optional=("payload",),
+        ),
+        "Decision": {
+            "oneOf": [
+                record(
+                    {"decision": {"enum": [APPROVED, REJECTED]}, "decidedBy": decided_by},
+                    optional=("decidedBy",),
+                ),
+                record(
+                    {
+                        "decision": {"const": EDITED},
+                        "editedContent": {
+                            "not": {"type": "null"},
+                            "description": "Replaces state[contentKey]. "
+                            f"At most {MAX_DOCUMENT_BYTES} bytes as JSON.",
+                        },
+                        "decidedBy": decided_by,
+                    },
+                    optional=("decidedBy",),
+                ),
+            ]
+        },
+        "CreateWebhook": record(
+            {
+                "url": {
+                    **text(1, 2048),
+                    "format": "uri",
+                    "description": "http(s); a host that resolves to a private or loopback "
+                    "address is refused unless WEBHOOK_ALLOW_PRIVATE=1.",
+                },
+                "events": {
+                    "type": "array",
+                    "items": {"enum": list(EVENT_NAMES)},
+                    "minItems": 1,
+                    "uniqueItems": True,
+                },
+            }
+        ),
+        "NoFields": {
+            "type": "object",
+            "maxProperties": 0,
+            "description": "No body, or `{}`.",
+        },
+    }
