@@ -105,18 +105,9 @@ class RunChange:
         self, step_index: int, step_name: str, step_type: str, payload: dict | None = None
     ) -> StepRun:
         """Create the step run for a new visit of a step, RUNNING at attempt 1."""
-        step_run = StepRun(
-            id=new_id("srun"),
-            run=self.run.id,
-            step_index=step_index,
-            step_name=step_name,
-            step_type=step_type,
-            status=statuses.RUNNING,
-            attempt=1,
-            started_at=self.now,
-            created_at=self.now,
+        step_run = self._new_step_run(
+            step_index, step_name, step_type, statuses.RUNNING, started_at=self.now
         )
-        self._steps.append((step_run, None))
         self._fields["current_step_index"] = step_index
         self._fields["current_step_name"] = step_name
         self._fields["current_step_run_id"] = step_run.id
@@ -126,19 +117,27 @@ class RunChange:
 
     def skip_step(self, step_index: int, step_name: str, step_type: str) -> StepRun:
         """Record a step a condition jumped over: a step run SKIPPED at once."""
+        step_run = self._new_step_run(
+            step_index, step_name, step_type, statuses.SKIPPED, completed_at=self.now
+        )
+        self.event("STEP_SKIPPED", _step_payload(step_run), step_run)
+        return step_run
+
+    def _new_step_run(
+        self, step_index: int, step_name: str, step_type: str, status: str, **stamps: Any
+    ) -> StepRun:
         step_run = StepRun(
             id=new_id("srun"),
             run=self.run.id,
             step_index=step_index,
             step_name=step_name,
             step_type=step_type,
-            status=statuses.SKIPPED,
+            status=status,
             attempt=1,
-            completed_at=self.now,
             created_at=self.now,
+            **stamps,
         )
         self._steps.append((step_run, None))
-        self.event("STEP_SKIPPED", _step_payload(step_run), step_run)
         return step_run
 
     def retry_step(self, step_run: StepRun) -> StepRun:

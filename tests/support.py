@@ -41,3 +41,20 @@ def wait_for_run(run_id: str, wanted=FINAL, timeout: float = 10.0) -> WorkflowRu
         if time.monotonic() > deadline:
             raise AssertionError(f"run {run_id} is {run.status}, not in {wanted} after {timeout}s")
         time.sleep(0.02)
+
+
+def create_run(client, auth, steps: list[dict], input: dict | None = None) -> str:
+    """Create a definition of `steps` and a run of it over HTTP; the run's id."""
+    definition = client.simulate_post(
+        "/v1/workflow-definitions",
+        headers=auth,
+        json={"name": "flow", "version": str(time.monotonic_ns()), "steps": steps},
+    )
+    assert definition.status_code == 201, definition.json
+    run = client.simulate_post(
+        "/v1/workflow-runs",
+        headers=auth,
+        json={"definitionId": definition.json["data"]["id"], "input": input or {}},
+    )
+    assert run.status_code == 201, run.json
+    return run.json["data"]["id"]

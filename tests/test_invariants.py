@@ -13,8 +13,8 @@ from models.runs import RunEvent, StepRun, WorkflowRun
 from models.transitions import RunChange
 from tests.api_support import wait_until
 from tests.run_states import TASK
+from tests.support import create_run as create
 from tests.support import make_definition, make_run, wait_for_run
-from tests.test_races_and_crashes import create
 
 #: Every kind of step, a forward jump, a retried attempt, a signal and a decision.
 EVERYTHING = [

@@ -11,23 +11,8 @@ from app.definition_rules import MAX_DURATION_MS
 from models import statuses
 from models.runs import RunEvent, StepRun, WorkflowRun
 from models.signals import Signal
+from tests.support import create_run as create
 from tests.support import wait_for_run
-
-
-def create(client, auth, steps, input=None):
-    definition = client.simulate_post(
-        "/v1/workflow-definitions",
-        headers=auth,
-        json={"name": "flow", "version": str(time.monotonic_ns()), "steps": steps},
-    )
-    assert definition.status_code == 201, definition.json
-    run = client.simulate_post(
-        "/v1/workflow-runs",
-        headers=auth,
-        json={"definitionId": definition.json["data"]["id"], "input": input or {}},
-    )
-    assert run.status_code == 201, run.json
-    return run.json["data"]["id"]
 
 
 def events(run_id):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from decimal import Decimal
 
 import pytest
@@ -25,7 +24,7 @@ from tests.llm_servers import (
     text,
     tools,
 )
-from tests.support import wait_for_run
+from tests.support import create_run, wait_for_run
 
 
 @pytest.fixture
@@ -43,22 +42,7 @@ def anthropic(monkeypatch, openai):
 
 
 def create(client, auth, steps, input=None):
-    definition = client.simulate_post(
-        "/v1/workflow-definitions",
-        headers=auth,
-        json={"name": "llm", "version": str(time.monotonic_ns()), "steps": steps},
-    )
-    assert definition.status_code == 201, definition.json
-    run = client.simulate_post(
-        "/v1/workflow-runs",
-        headers=auth,
-        json={
-            "definitionId": definition.json["data"]["id"],
-            "input": {"text": "hi"} if input is None else input,
-        },
-    )
-    assert run.status_code == 201, run.json
-    return run.json["data"]["id"]
+    return create_run(client, auth, steps, {"text": "hi"} if input is None else input)
 
 
 def llm_step(**fields):

@@ -34,26 +34,11 @@ from models.signals import Signal
 from tests.api_support import wait_until
 from tests.conftest import TEST_BROKER_URL, TEST_DATABASE_URL
 from tests.processes import kill, spawn, worker_command
+from tests.support import create_run as create
 from tests.support import make_definition, make_run, wait_for_run
 
 #: Redrive interval for the tests that lose a command: short, so the clock re-sends quickly.
 SHORT_REDRIVE_MS = 300
-
-
-def create(client, auth, steps, input=None) -> str:
-    definition = client.simulate_post(
-        "/v1/workflow-definitions",
-        headers=auth,
-        json={"name": "flow", "version": str(time.monotonic_ns()), "steps": steps},
-    )
-    assert definition.status_code == 201, definition.json
-    run = client.simulate_post(
-        "/v1/workflow-runs",
-        headers=auth,
-        json={"definitionId": definition.json["data"]["id"], "input": input or {}},
-    )
-    assert run.status_code == 201, run.json
-    return run.json["data"]["id"]
 
 
 def events(run_id: str) -> list[RunEvent]:

@@ -23,8 +23,9 @@ from models.runs import StepRun, WorkflowRun
 from tests.api_support import wait_until
 from tests.conftest import TEST_BROKER_URL, TEST_DATABASE_URL
 from tests.processes import System, worker_command
+from tests.support import create_run as create
 from tests.support import wait_for_run
-from tests.test_races_and_crashes import create, marks
+from tests.test_races_and_crashes import marks
 
 #: How the platform delivers SIGTERM: to the main process, or to its whole process group.
 DELIVERIES = {

@@ -21,6 +21,8 @@ from typing import Any
 
 import jsonschema
 
+from actors.steps.paths import MISSING, walk
+
 SCHEMA = "schema_validation"
 WARN, BLOCK, RETRY = "warn", "block", "retry_with_feedback"
 ON_FAILURE = (WARN, BLOCK, RETRY)
@@ -180,8 +182,8 @@ def _confidence_threshold(config: dict[str, Any], output_schema: dict | None) ->
         raise GuardrailConfigError("needs a numeric `threshold`")
 
     def check(text: str, value: Any) -> list[str]:
-        found = _walk(value, field)
-        if found is _MISSING:
+        found = walk(value, field)
+        if found is MISSING:
             return [f"the answer has no field {field!r}"]
         if not _is_number(found):
             return [f"{field} is {found!r}, not a number"]
@@ -190,20 +192,6 @@ def _confidence_threshold(config: dict[str, Any], output_schema: dict | None) ->
         return []
 
     return check
-
-
-_MISSING = object()
-
-
-def _walk(value: Any, path: str) -> Any:
-    for part in path.split("."):
-        if isinstance(value, dict) and part in value:
-            value = value[part]
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
-        else:
-            return _MISSING
-    return value
 
 
 def _is_int(value: Any) -> bool:

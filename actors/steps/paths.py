@@ -12,14 +12,15 @@ def resolve(path: str, input: dict, state: dict) -> Any:
     """The value a path names, or `MISSING`."""
     head, _, rest = path.partition(".")
     if head == "input":
-        return _walk(input, rest)
+        return walk(input, rest)
     if head == "state":
-        return _walk(state, rest)
-    found = _walk(state, path)
-    return found if found is not MISSING else _walk(input, path)
+        return walk(state, rest)
+    found = walk(state, path)
+    return found if found is not MISSING else walk(input, path)
 
 
-def _walk(value: Any, path: str) -> Any:
+def walk(value: Any, path: str) -> Any:
+    """What a dot path names inside `value` (dict keys, list indexes), or `MISSING`."""
     if path == "":
         return value
     for part in path.split("."):
