@@ -32,7 +32,7 @@ from actors.steps.retry import policy_of
 from actors.steps.timeout import STEP_TIME_LIMIT_MS
 from models import statuses
 from models.approvals import ApprovalRequest, request_for
-from models.base import utcnow
+from models.base import iso_utc, utcnow
 from models.config import settings
 from models.definitions import awaited_signal, definition_steps
 from models.errors import RunConflict
@@ -268,7 +268,7 @@ def _record_failure(
         "stepIndex": step_run.step_index,
         "stepName": step_run.step_name,
         "attempt": step_run.attempt + 1,
-        "retryAt": retry_at.isoformat(timespec="milliseconds") + "Z",
+        "retryAt": iso_utc(retry_at),
     }
     change.event("STEP_RETRYING", payload, step_run)
     if run.status != statuses.RUNNING:
@@ -285,7 +285,7 @@ def _record_waiting(
     payload = {
         "reason": outcome.reason,
         "signalType": outcome.signal_type,
-        "until": _iso(outcome.until),
+        "until": iso_utc(outcome.until),
     }
     change.move(
         statuses.WAITING,
@@ -324,7 +324,7 @@ def _record_approval_request(
     change.move(
         statuses.PAUSED,
         "WORKFLOW_PAUSED",
-        {"approvalRequestId": request.id, "expiresAt": _iso(outcome.expires_at)},
+        {"approvalRequestId": request.id, "expiresAt": iso_utc(outcome.expires_at)},
         step_run=step_run,
         next_run_at=outcome.expires_at,
     )
@@ -414,7 +414,3 @@ def _index_of(steps: tuple[dict, ...], name: str) -> int:
 
 def _signal_payload(signal: Signal) -> dict:
     return {"signalId": signal.id, "signalType": signal.signal_type, "source": signal.source}
-
-
-def _iso(moment: datetime.datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat(timespec="milliseconds") + "Z"

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import datetime
+import json
 from decimal import Decimal
 from typing import Any
 
 from models.approvals import ApprovalRequest
+from models.base import iso_utc
 from models.definitions import WorkflowDefinition
 from models.llm_calls import LlmCall
 from models.runs import RunEvent, StepRun, WorkflowRun
+from models.webhooks import Webhook, WebhookAttempt, WebhookDelivery
 from models.workspaces import ApiKey, Workspace
 
-
-def timestamp(value: datetime.datetime | None) -> str | None:
-    """`2026-11-28T21:40:32.123Z` from a naive UTC (or aware) datetime."""
-    if value is None:
-        return None
-    if value.tzinfo is not None:
-        value = value.astimezone(datetime.UTC).replace(tzinfo=None)
-    # isoformat, not strftime: `%Y` does not pad years before 1000 to four digits.
-    return value.isoformat(timespec="milliseconds") + "Z"
+#: Every timestamp on the wire.
+timestamp = iso_utc
 
 
 def cents(value: Decimal | int | None) -> float | int:
@@ -167,4 +162,39 @@ def llm_call(c: LlmCall) -> dict[str, Any]:
         "outcome": c.outcome,
         "error": c.error,
         "createdAt": timestamp(c.created_at),
+    }
+
+
+def webhook(w: Webhook) -> dict[str, Any]:
+    """A webhook as listed: never its secret."""
+    return {
+        "id": w.id,
+        "url": w.url,
+        "events": w.events,
+        "createdAt": timestamp(w.created_at),
+        "deletedAt": timestamp(w.deleted_at),
+    }
+
+
+def webhook_delivery(d: WebhookDelivery) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "webhookId": d.webhook_id,
+        "workflowRunId": d.run_id,
+        "eventType": d.event_type,
+        "status": d.status,
+        "payload": json.loads(d.body),
+        "nextAttemptAt": timestamp(d.next_attempt_at),
+        "completedAt": timestamp(d.completed_at),
+        "createdAt": timestamp(d.created_at),
+    }
+
+
+def webhook_attempt(a: WebhookAttempt) -> dict[str, Any]:
+    return {
+        "number": a.number,
+        "startedAt": timestamp(a.started_at),
+        "statusCode": a.status_code,
+        "error": a.error,
+        "durationMs": a.duration_ms,
     }

@@ -174,17 +174,17 @@ def test_a_signal_published_with_pika_resumes_a_waiting_run(client, auth, worker
     }
 
 
+#: Two steps waiting for the same signal type, each followed by a counter.
+TWO_TICKS = [
+    {"type": "external_event", "name": "first", "signalType": "tick"},
+    {"type": "task", "name": "count_first", "handler": "count"},
+    {"type": "external_event", "name": "second", "signalType": "tick"},
+    {"type": "task", "name": "count_second", "handler": "count"},
+]
+
+
 def test_the_same_signal_published_twice_takes_effect_once(client, auth, worker):
-    run_id = start(
-        client,
-        auth,
-        [
-            {"type": "external_event", "name": "first", "signalType": "tick"},
-            {"type": "task", "name": "count_first", "handler": "count"},
-            {"type": "external_event", "name": "second", "signalType": "tick"},
-            {"type": "task", "name": "count_second", "handler": "count"},
-        ],
-    )
+    run_id = start(client, auth, TWO_TICKS)
     wait_for_run(run_id, (statuses.WAITING,))
 
     message = signal(run_id, "tick", {"ticked": 1}, "tick-1")
@@ -207,16 +207,7 @@ def test_the_same_signal_published_twice_takes_effect_once(client, auth, worker)
 
 
 def test_two_signals_of_one_type_are_consumed_in_order_by_two_steps(client, auth, worker):
-    run_id = start(
-        client,
-        auth,
-        [
-            {"type": "external_event", "name": "first", "signalType": "tick"},
-            {"type": "task", "name": "count_first", "handler": "count"},
-            {"type": "external_event", "name": "second", "signalType": "tick"},
-            {"type": "task", "name": "count_second", "handler": "count"},
-        ],
-    )
+    run_id = start(client, auth, TWO_TICKS)
     wait_for_run(run_id, (statuses.WAITING,))
 
     publish(signal(run_id, "tick", {"last": "a"}, "tick-a"))

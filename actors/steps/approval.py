@@ -13,6 +13,7 @@ from actors.steps.context import StepContext
 from actors.steps.outcomes import AwaitingApproval, Completed, Failed, Outcome
 from actors.steps.templates import TemplateUnresolved, render
 from models.approvals import EDITED, REJECTED
+from models.base import iso_utc
 
 
 def run_approval(step: dict, ctx: StepContext) -> Outcome:
@@ -43,7 +44,7 @@ def run_approval(step: dict, ctx: StepContext) -> Outcome:
     record = {
         "decision": request.decision,
         "decidedBy": request.decided_by,
-        "decidedAt": request.decided_at.isoformat(timespec="milliseconds") + "Z",
+        "decidedAt": iso_utc(request.decided_at),
     }
     updates = {step["name"]: record}
     if request.decision == EDITED:

@@ -6,16 +6,15 @@ no new deliveries; its pending ones are cancelled.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import falcon
 
 from actors.webhook_targets import MAX_URL_LENGTH, TargetRefused, TargetUnresolved, resolve
+from app import serializers
 from app.lookup import find_in_workspace
 from app.media import read_object
 from app.pagination import Page, paginate
-from app.serializers import timestamp
 from app.validation import Fields, Problems
 from models.webhooks import (
     EVENT_NAMES,
@@ -35,7 +34,10 @@ class Webhooks:
         url, events = _read_webhook(read_object(req))
         webhook = create_webhook(req.context.workspace.id, url, events)
         resp.status = falcon.HTTP_201
-        resp.media = {"success": True, "data": {**_webhook(webhook), "secret": webhook.secret}}
+        resp.media = {
+            "success": True,
+            "data": {**serializers.webhook(webhook), "secret": webhook.secret},
+        }
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Newest first; deleted webhooks are not listed."""
@@ -47,15 +49,15 @@ class Webhooks:
             .where((Webhook.workspace == req.context.workspace.id) & Webhook.deleted_at.is_null())
             .order_by(Webhook.id.desc())
         )
-        resp.media = paginate(query, page, _webhook)
+        resp.media = paginate(query, page, serializers.webhook)
 
     def on_get_item(self, req: falcon.Request, resp: falcon.Response, webhook_id: str) -> None:
-        resp.media = {"success": True, "data": _webhook(_find(req, webhook_id))}
+        resp.media = {"success": True, "data": serializers.webhook(_find(req, webhook_id))}
 
     def on_delete_item(self, req: falcon.Request, resp: falcon.Response, webhook_id: str) -> None:
         """200 with the record, `deletedAt` set; the webhook is 404 from then on."""
         webhook = delete_webhook(_find(req, webhook_id))
-        resp.media = {"success": True, "data": _webhook(webhook)}
+        resp.media = {"success": True, "data": serializers.webhook(webhook)}
 
     def on_get_deliveries(
         self, req: falcon.Request, resp: falcon.Response, webhook_id: str
@@ -70,7 +72,7 @@ class Webhooks:
             .where(WebhookDelivery.webhook == webhook.id)
             .order_by(WebhookDelivery.id.desc())
         )
-        body = paginate(query, page, _delivery)
+        body = paginate(query, page, serializers.webhook_delivery)
         attempts = _attempts_of([delivery["id"] for delivery in body["data"]])
         for delivery in body["data"]:
             delivery["attempts"] = attempts.get(delivery["id"], [])
@@ -123,43 +125,5 @@ def _attempts_of(delivery_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
         .order_by(WebhookAttempt.delivery, WebhookAttempt.number)
     )
     for row in rows:
-        attempts.setdefault(row.delivery_id, []).append(_attempt(row))
+        attempts.setdefault(row.delivery_id, []).append(serializers.webhook_attempt(row))
     return attempts
-
-
-# The wire format of this resource (camelCase, ISO timestamps; see `app.serializers`).
-
-
-def _webhook(w: Webhook) -> dict[str, Any]:
-    """A webhook as listed: never its secret."""
-    return {
-        "id": w.id,
-        "url": w.url,
-        "events": w.events,
-        "createdAt": timestamp(w.created_at),
-        "deletedAt": timestamp(w.deleted_at),
-    }
-
-
-def _delivery(d: WebhookDelivery) -> dict[str, Any]:
-    return {
-        "id": d.id,
-        "webhookId": d.webhook_id,
-        "workflowRunId": d.run_id,
-        "eventType": d.event_type,
-        "status": d.status,
-        "payload": json.loads(d.body),
-        "nextAttemptAt": timestamp(d.next_attempt_at),
-        "completedAt": timestamp(d.completed_at),
-        "createdAt": timestamp(d.created_at),
-    }
-
-
-def _attempt(a: WebhookAttempt) -> dict[str, Any]:
-    return {
-        "number": a.number,
-        "startedAt": timestamp(a.started_at),
-        "statusCode": a.status_code,
-        "error": a.error,
-        "durationMs": a.duration_ms,
-    }
