@@ -1,7 +1,8 @@
 """The RabbitMQ broker every actor binds to; imported before any actor module.
 
 Publisher confirms are on so a send returns only once RabbitMQ has the message. Consumers
-take only the messages that belong to their queue (`actors.consumer`).
+take only the messages that belong to their queue (`actors.consumer`). Messages and decode
+errors appear in log lines cut short (`actors.message_log`).
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ import dramatiq
 from dramatiq.middleware import CurrentMessage, default_middleware
 
 from actors.consumer import QueueBoundBroker
+from actors.message_log import BriefJSONEncoder
 from actors.middleware import DatabaseConnection, OneShutdownSignal
 from models.config import settings
 
+dramatiq.set_encoder(BriefJSONEncoder())
 broker = QueueBoundBroker(
     url=settings.broker_url,
     confirm_delivery=True,

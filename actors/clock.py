@@ -12,7 +12,6 @@ again later. Commands are sent after the claim commits.
 
 from __future__ import annotations
 
-import datetime
 import logging
 import signal
 import threading
@@ -25,7 +24,7 @@ from dramatiq.errors import BrokerError
 from actors.runs import execute_step, start_run
 from actors.webhooks import due_deliveries
 from models import statuses
-from models.base import utcnow
+from models.base import database_clock, utcnow
 from models.config import settings
 from models.db import db
 
@@ -34,15 +33,18 @@ logger = logging.getLogger(__name__)
 #: Most timers one tick fires; the rest wait for the next tick.
 BATCH = 500
 
+#: Due by the database's clock, not this machine's: two clocks on machines whose clocks differ
+#: agree on what is due.
 _CLAIM_DUE = """
 WITH due AS (
     SELECT id FROM workflow_run
-    WHERE next_run_at <= %s
+    WHERE next_run_at <= now() AT TIME ZONE 'UTC'
     ORDER BY next_run_at
     LIMIT %s
     FOR UPDATE SKIP LOCKED
 )
-UPDATE workflow_run AS run SET next_run_at = %s
+UPDATE workflow_run AS run
+SET next_run_at = now() AT TIME ZONE 'UTC' + %s * interval '1 millisecond'
 FROM due WHERE run.id = due.id
 RETURNING run.id, run.status, run.current_step_run_id
 """
@@ -76,12 +78,10 @@ class Command:
             execute_step.send(self.run_id, self.step_run_id, self.step_index, self.attempt)
 
 
-def due_commands(now: datetime.datetime | None = None) -> list[Command]:
+def due_commands() -> list[Command]:
     """Claim the due timers (pushing each one redrive interval ahead) and say what to send."""
-    now = now or utcnow()
-    again = now + datetime.timedelta(milliseconds=settings.redrive_after_ms)
     with db.atomic():
-        claimed = db.execute_sql(_CLAIM_DUE, (now, BATCH, again)).fetchall()
+        claimed = db.execute_sql(_CLAIM_DUE, (BATCH, settings.redrive_after_ms)).fetchall()
         step_ids = [step_run_id for _, _, step_run_id in claimed if step_run_id]
         steps = {row[0]: row[1:] for row in db.execute_sql(_STEP_RUNS, (step_ids,)).fetchall()}
     return list(_commands(claimed, steps))
@@ -101,6 +101,7 @@ def _commands(claimed: Iterable[tuple], steps: dict[str, tuple]) -> Iterable[Com
 def tick() -> int:
     """One pass: claim what is due and send its commands; how many were sent."""
     with db.connection_context():
+        database_clock.sync()
         commands = due_commands()
         deliveries = due_deliveries()
     sent = 0

@@ -8,6 +8,7 @@ the consumer's prefetch slots for good: a few such messages stop the queue. One 
 (`pipe_target` sends a message to any actor, `on_failure` calls one). Other services publish
 to the signals queue, so every message is checked against the queue it came from before a
 worker takes it; one that does not belong is dead-lettered to `<queue>.XQ`, its reason logged.
+Messages are handed on as `BriefMessage`s, which Dramatiq's log lines show cut short.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import logging
 
 from dramatiq.brokers.rabbitmq import RabbitmqBroker, _RabbitmqConsumer, _RabbitmqMessage
 from dramatiq.common import dq_name, q_name
+
+from actors.message_log import MAX_LOGGED_ID, BriefMessage, brief, message_id
 
 logger = logging.getLogger(__name__)
 
@@ -28,16 +31,17 @@ RETRY_OPTIONS = frozenset({"retries", "traceback", "requeue_timestamp"})
 class QueueBoundConsumer(_RabbitmqConsumer):
     """Dramatiq's RabbitMQ consumer, which hands on only the messages of its own queue."""
 
-    def __next__(self) -> _RabbitmqMessage | None:
-        message = super().__next__()
-        if message is None:
+    def __next__(self) -> BriefMessage | None:
+        received = super().__next__()
+        if received is None:
             return None
+        message = BriefMessage(received.redelivered, received._tag, received._message)
         problem = self._problem(message)
         if problem is None:
             return message
         logger.warning(
             "message %s refused on queue %s, dead-lettered: %s",
-            message.message_id,
+            message_id(message),
             self.queue_name,
             problem,
         )
@@ -48,17 +52,20 @@ class QueueBoundConsumer(_RabbitmqConsumer):
     def _problem(self, message: _RabbitmqMessage) -> str | None:
         """What makes the message foreign to this queue; None when it belongs here."""
         if message.queue_name != self.queue_name:
-            return f"queue_name is {message.queue_name!r}, not {self.queue_name!r}"
+            return f"queue_name is {brief(message.queue_name)}, not {self.queue_name!r}"
         actor = self.broker.actors.get(message.actor_name)
         if actor is None or actor.queue_name != q_name(self.queue_name):
-            return f"no actor {message.actor_name!r} consumes queue {self.queue_name!r}"
+            return f"no actor {brief(message.actor_name)} consumes queue {self.queue_name!r}"
         if not isinstance(message.kwargs, dict) or not isinstance(message.options, dict):
             return "kwargs and options must be JSON objects"
+        # Dramatiq quotes the id whole in its log lines.
+        if not isinstance(message.message_id, str) or len(message.message_id) > MAX_LOGGED_ID:
+            return f"message_id must be a string of at most {MAX_LOGGED_ID} characters"
         if q_name(self.queue_name) in OPEN_QUEUES:
             delayed = self.queue_name == dq_name(self.queue_name)
             unknown = set(message.options) - RETRY_OPTIONS - ({"eta"} if delayed else set())
             if unknown:
-                return f"options must be {{}}, not set {sorted(unknown)}"
+                return f"options must be {{}}, not set {brief(sorted(unknown))}"
         return None
 
 

@@ -13,11 +13,14 @@ from __future__ import annotations
 import copy
 import datetime
 import decimal
-import json
 import logging
 import time
 from collections.abc import Callable
 
+import peewee
+
+from actors import leases
+from actors.attempts import OUTAGES, run_attempt, step_error, storable, unstored
 from actors.steps import (
     AwaitingApproval,
     Completed,
@@ -25,7 +28,6 @@ from actors.steps import (
     Outcome,
     StepContext,
     Waiting,
-    run_step,
 )
 from actors.steps.outcomes import LlmCall
 from actors.steps.retry import policy_of
@@ -44,12 +46,10 @@ from models.transitions import RunChange, set_timer
 
 logger = logging.getLogger(__name__)
 
-#: Largest serialized state a run may carry (SPEC section 1).
-MAX_STATE_BYTES = 256 * 1024
-#: A run that starts more step runs than this fails (loops included).
+#: A run that visits more steps than this, executed or skipped, fails (loops included).
 MAX_STEPS_PER_RUN = 10_000
-#: How long past a step's own time bound a worker may still be on it before the clock
-#: assumes the worker is gone and sends the command again.
+#: How long past a step's own time bound a worker's heartbeat keeps its lease: a handler stuck
+#: in a call nothing can interrupt lets go then, and the clock sends the attempt again.
 LEASE_GRACE_MS = 60_000
 
 #: Sends the command to execute a step later: (run_id, step_run_id, step_index, attempt).
@@ -66,7 +66,7 @@ def start(run_id: str, hand_off: HandOff) -> None:
     change = RunChange(run)
     change.move(statuses.RUNNING, "WORKFLOW_STARTED")
     step_run = change.start_step(0, steps[0]["name"], steps[0]["type"])
-    change.update(next_run_at=_lease(steps[0], change.now))
+    change.hold(leases.lease_end(change.now))
     try:
         change.commit()
     except RunConflict:
@@ -83,18 +83,18 @@ def resume(run_id: str, step_run_id: str, attempt: int, hand_off: HandOff) -> No
         return
     step_run = step_run_by_id(step_run_id)
     steps = definition_steps(run.definition_id)
-    step = steps[step_run.step_index]
     live = run.status in (statuses.RUNNING, statuses.WAITING, statuses.PAUSED)
     if live and step_run.status == statuses.RUNNING and step_run.attempt == attempt:
-        # Taken on from a message: hold the step for as long as it may run.
-        if not set_timer(run, _lease(step, utcnow())):
+        # Taken on from a message: claim the attempt, or leave it to the worker that has it.
+        if not leases.claim(run):
+            logger.info("execute_step %s/%s#%s dropped: held", run_id, step_run_id, attempt)
             return
     elif live and step_run.status == statuses.WAITING and step_run.attempt == attempt:
         pass  # A timer came due, or a signal or decision arrived: the step looks.
     elif _retry_due(run, step_run, attempt):
         change = RunChange(run)
         change.retry_step(step_run)
-        change.update(next_run_at=_lease(step, change.now))
+        change.hold(leases.lease_end(change.now))
         try:
             change.commit()
         except RunConflict:
@@ -119,17 +119,15 @@ def drive(run: WorkflowRun, step_run: StepRun, steps: tuple[dict, ...], hand_off
     deadline = time.monotonic() + settings.inline_time_budget_ms / 1000
     for count in range(1, settings.inline_step_limit + 1):
         step = steps[step_run.step_index]
-        outcome = run_step(step, _context(run, step_run, step))
+        outcome = _attempt(run, step_run, step)
         inline = count < settings.inline_step_limit and time.monotonic() < deadline
-        change = RunChange(run)
-        next_step_run = record(change, run, step_run, step, outcome, steps, inline)
-        if not change.has_events:
-            _keep_timer(run, outcome)
-            return
         try:
-            change.commit()
+            change, next_step_run = _commit(run, step_run, step, outcome, steps, inline)
         except RunConflict:
             logger.info("run %s moved while step %s ran; outcome dropped", run.id, step["name"])
+            return
+        if change is None:
+            _keep_timer(run, outcome)
             return
         if next_step_run is None:
             if _signal_raced_in(run, outcome):
@@ -139,6 +137,63 @@ def drive(run: WorkflowRun, step_run: StepRun, steps: tuple[dict, ...], hand_off
         if not inline:
             break
     hand_off(run.id, step_run.id, step_run.step_index, step_run.attempt)
+
+
+def _attempt(run: WorkflowRun, step_run: StepRun, step: dict) -> Outcome:
+    """Run one attempt, its lease renewed meanwhile; whatever it raises is its outcome."""
+    bound = step.get("timeoutMs") if step["type"] == "task" else None
+    renew_until = time.monotonic() + ((bound or STEP_TIME_LIMIT_MS) + LEASE_GRACE_MS) / 1000
+    with leases.heartbeat.holding(run, renew_until):
+        try:
+            ctx = _context(run, step_run, step)
+        except OUTAGES:
+            raise
+        except Exception as exc:
+            return step_error(exc)
+        return run_attempt(step, ctx)
+
+
+def _commit(
+    run: WorkflowRun,
+    step_run: StepRun,
+    step: dict,
+    outcome: Outcome,
+    steps: tuple[dict, ...],
+    inline: bool,
+) -> tuple[RunChange | None, StepRun | None]:
+    """Record the outcome in one transaction: the change (None when there was nothing to
+    record) and the step run it starts next.
+
+    Should recording fail for anything but an outage or a conflict (a value the database
+    refuses, a bug), the attempt fails with that reason instead: a run never stays RUNNING
+    with a message that fails forever.
+    """
+    try:
+        return _commit_once(run, step_run, step, outcome, steps, inline)
+    except (RunConflict, *OUTAGES):
+        raise
+    except peewee.DatabaseError as exc:
+        failed = unstored(exc, outcome)
+    except Exception as exc:
+        logger.exception("recording step %r of run %s failed", step["name"], run.id)
+        failed = step_error(exc)
+    return _commit_once(run, step_run, step, failed, steps, inline)
+
+
+def _commit_once(
+    run: WorkflowRun,
+    step_run: StepRun,
+    step: dict,
+    outcome: Outcome,
+    steps: tuple[dict, ...],
+    inline: bool,
+) -> tuple[RunChange | None, StepRun | None]:
+    change = RunChange(run)
+    next_step_run = record(change, run, step_run, step, outcome, steps, inline)
+    if not change.has_events:
+        return None, None
+    change.commit()
+    return change, next_step_run
 
 
 def record(
@@ -151,9 +206,9 @@ def record(
     inline: bool,
 ) -> StepRun | None:
     """Add a step's outcome to `change`; return the step run it starts next, if any."""
+    outcome = storable(outcome, run.state)
     if isinstance(outcome, Completed | Failed):
         _record_llm_calls(change, run, step_run, outcome.llm_calls)
-        outcome = _bounded_state(run, outcome)
     if isinstance(outcome, Failed):
         _record_failure(change, run, step_run, step, outcome)
         return None
@@ -230,23 +285,47 @@ def _record_completion(
     change.update(state=state)
     index = step_run.step_index
     target = index + 1 if outcome.jump_to is None else _index_of(steps, outcome.jump_to)
-    for skipped in range(index + 1, target):
+    # Skipped steps count towards the limit like executed ones: each is a step run and events.
+    passed_over = range(index + 1, min(target, len(steps)))
+    if change.steps_visited + len(passed_over) + (target < len(steps)) > MAX_STEPS_PER_RUN:
+        _record_step_limit(change, steps, target)
+        return None
+    for skipped in passed_over:
         change.skip_step(skipped, steps[skipped]["name"], steps[skipped]["type"])
     if target >= len(steps):
-        change.move(statuses.COMPLETED, "WORKFLOW_COMPLETED", output=state)
-        return None
-    if run.steps_executed >= MAX_STEPS_PER_RUN:
-        error = {
-            "code": "STEP_LIMIT_EXCEEDED",
-            "message": f"the run started more than {MAX_STEPS_PER_RUN} steps",
-            "details": {"limit": MAX_STEPS_PER_RUN},
-        }
-        change.move(statuses.FAILED, "WORKFLOW_FAILED", {"error": error}, error=error)
+        change.move(
+            statuses.COMPLETED,
+            "WORKFLOW_COMPLETED",
+            output=state,
+            current_step_index=None,
+            current_step_name=None,
+        )
         return None
     step = steps[target]
     next_step_run = change.start_step(target, step["name"], step["type"])
-    change.update(next_run_at=_lease(step, change.now) if inline else _redrive(change.now))
+    if inline:
+        change.hold(leases.lease_end(change.now))
+    else:
+        change.update(next_run_at=_redrive(change.now))
     return next_step_run
+
+
+def _record_step_limit(change: RunChange, steps: tuple[dict, ...], target: int) -> None:
+    """Fail the run at the step it would visit next: a retry starts there, with a fresh budget."""
+    error = {
+        "code": "STEP_LIMIT_EXCEEDED",
+        "message": f"the run would visit more than {MAX_STEPS_PER_RUN} steps",
+        "details": {"limit": MAX_STEPS_PER_RUN},
+    }
+    change.move(
+        statuses.FAILED,
+        "WORKFLOW_FAILED",
+        {"error": error},
+        error=error,
+        current_step_index=target,
+        current_step_name=steps[target]["name"],
+        current_step_run_id=None,
+    )
 
 
 def _record_failure(
@@ -369,39 +448,21 @@ def _consume(signal: Signal, step_run: StepRun) -> None:
         raise RunConflict(f"signal {signal.id} was consumed meanwhile")
 
 
-def _bounded_state(run: WorkflowRun, outcome: Completed | Failed) -> Completed | Failed:
-    if not outcome.updates:
-        return outcome
-    size = len(json.dumps({**run.state, **outcome.updates}))
-    if size <= MAX_STATE_BYTES:
-        return outcome
-    return Failed(
-        "STATE_TOO_LARGE",
-        f"the run's state would be {size} bytes, over {MAX_STATE_BYTES}",
-        retryable=False,
-    )
-
-
 def _context(run: WorkflowRun, step_run: StepRun, step: dict) -> StepContext:
     signal_type = awaited_signal(step)
     return StepContext(
         run_id=run.id,
         workspace_id=run.workspace_id,
+        step_run_id=step_run.id,
         step_name=step_run.step_name,
         attempt=step_run.attempt,
         input=copy.deepcopy(run.input),
         state=copy.deepcopy(run.state),
         started_at=step_run.started_at,
         now=utcnow(),
-        signal=pending_signal(run.id, signal_type) if signal_type else None,
+        signal=pending_signal(run.id, signal_type, step_run.id) if signal_type else None,
         approval=request_for(step_run) if step["type"] == "approval" else None,
     )
-
-
-def _lease(step: dict, now: datetime.datetime) -> datetime.datetime:
-    """How long a worker may hold a step it is running before the clock re-sends it."""
-    bound = step.get("timeoutMs") if step["type"] == "task" else None
-    return now + datetime.timedelta(milliseconds=(bound or STEP_TIME_LIMIT_MS) + LEASE_GRACE_MS)
 
 
 def _redrive(now: datetime.datetime) -> datetime.datetime:

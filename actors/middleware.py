@@ -8,6 +8,7 @@ import time
 
 from dramatiq.middleware import Middleware
 
+from models.base import database_clock
 from models.db import db
 
 
@@ -19,6 +20,7 @@ class DatabaseConnection(Middleware):
 
     def before_process_message(self, broker, message):
         db.connect(reuse_if_open=True)
+        database_clock.sync()
 
     def after_process_message(self, broker, message, *, result=None, exception=None):
         self._release()

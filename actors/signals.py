@@ -19,6 +19,7 @@ from typing import Any
 import dramatiq
 
 from actors import driver
+from actors.message_log import brief
 from actors.runs import RETRY_OPTIONS, hand_off, redelivered, take_over
 from actors.steps.timeout import STEP_TIME_LIMIT_MS
 from models import statuses
@@ -94,11 +95,13 @@ def parse(args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
         raise MalformedSignal("a signal takes keyword arguments only (args must be [])")
     missing, unknown = FIELDS - set(kwargs), set(kwargs) - FIELDS
     if missing or unknown:
-        raise MalformedSignal(f"missing fields {sorted(missing)}, unknown fields {sorted(unknown)}")
+        raise MalformedSignal(
+            f"missing fields {sorted(missing)}, unknown fields {brief(sorted(unknown))}"
+        )
     if not is_id(kwargs["workspaceId"], "ws"):
-        raise MalformedSignal(f"workspaceId is not a workspace id: {kwargs['workspaceId']!r}")
+        raise MalformedSignal(f"workspaceId is not a workspace id: {brief(kwargs['workspaceId'])}")
     if not is_id(kwargs["runId"], "wfrun"):
-        raise MalformedSignal(f"runId is not a workflow run id: {kwargs['runId']!r}")
+        raise MalformedSignal(f"runId is not a workflow run id: {brief(kwargs['runId'])}")
     for name, limit in (("signalType", 200), ("signalId", 255)):
         value = kwargs[name]
         if not isinstance(value, str) or not 1 <= len(value) <= limit or not _storable(value):

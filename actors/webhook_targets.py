@@ -2,10 +2,13 @@
 
 Private, loopback, link-local, unspecified, multicast and other non-global addresses are refused
 unless `WEBHOOK_ALLOW_PRIVATE=1`, after DNS resolution, so a name that points inside the network
-is refused like the address itself. The API checks a URL when a webhook is created and the
-actor again before every attempt; the actor then connects to the address it checked
-(`Target.address`), so a name that resolves elsewhere a moment later (DNS rebinding) cannot slip
-past the check.
+is refused like the address itself. An IPv6 address that carries an IPv4 one (IPv4-mapped,
+NAT64's well-known prefix, 6to4) is judged by the IPv4 address it leads to; the local-use NAT64
+prefix and deprecated IPv4-compatible addresses are refused whatever they carry.
+
+The API checks a URL when a webhook is created and the actor again before every attempt; the
+actor then connects to the address it checked (`Target.address`), so a name that resolves
+elsewhere a moment later (DNS rebinding) cannot slip past the check.
 """
 
 from __future__ import annotations
@@ -87,7 +90,7 @@ def resolve(url: str) -> Target:
         raise TargetUnresolved(f"the host {parts.hostname!r} has no address")
     if not settings.webhook_allow_private:
         for address in addresses:
-            kind = _not_public(ipaddress.ip_address(address))
+            kind = not_public(ipaddress.ip_address(address))
             if kind is not None:
                 raise TargetRefused(
                     f"resolves to {address}, {kind} address; private targets are refused "
@@ -96,10 +99,55 @@ def resolve(url: str) -> Target:
     return Target(url=url, hostname=parts.hostname, host_header=parts.netloc, address=addresses[0])
 
 
-def _not_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
-    """What kind of non-public address `ip` is ("a loopback"...); None for a public one."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+def not_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    """What kind of non-public address `ip` is ("a loopback"...); None for a public one.
+
+    An address carrying an IPv4 address is what that address is: `::ffff:127.0.0.1` is "an
+    IPv4-mapped address of 127.0.0.1, a loopback".
+    """
+    if isinstance(ip, ipaddress.IPv6Address):
+        for network, kind in _REFUSED_V6:
+            if ip in network:
+                return kind
+        carried = _carried_ipv4(ip)
+        if carried is not None:
+            kind, ipv4 = carried
+            judged = not_public(ipv4)
+            return None if judged is None else f"{kind} address of {ipv4}, {judged}"
+    elif any(ip in network for network in _REFUSED_V4):
+        return "an IETF protocol"
+    return _stdlib_kind(ip)
+
+
+#: IPv6 ranges refused whatever they carry: the local-use NAT64 prefix (RFC 8215) translates
+#: inside the network by definition; IPv4-compatible addresses are deprecated (RFC 4291), and
+#: `::127.0.0.1` reaches the host itself on some stacks. `::` and `::1`, inside `::/96`, are
+#: named first so they keep their own kinds.
+_REFUSED_V6 = (
+    (ipaddress.IPv6Network("::/128"), "an unspecified"),
+    (ipaddress.IPv6Network("::1/128"), "a loopback"),
+    (ipaddress.IPv6Network("64:ff9b:1::/48"), "a local-use NAT64"),
+    (ipaddress.IPv6Network("::/96"), "an IPv4-compatible"),
+)
+#: IPv4 ranges refused beyond the standard library's flags: IETF protocol assignments
+#: (RFC 6890), some of which Python counts as global.
+_REFUSED_V4 = (ipaddress.IPv4Network("192.0.0.0/24"),)
+#: NAT64's well-known prefix (RFC 6052): the last 32 bits are the IPv4 address reached.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+def _carried_ipv4(ip: ipaddress.IPv6Address) -> tuple[str, ipaddress.IPv4Address] | None:
+    """The IPv4 address an IPv6 address leads to, with the kind of carrier; None for none."""
+    if ip.ipv4_mapped is not None:
+        return "an IPv4-mapped", ip.ipv4_mapped
+    if ip in _NAT64:
+        return "a NAT64", ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip.sixtofour is not None:
+        return "a 6to4", ip.sixtofour
+    return None
+
+
+def _stdlib_kind(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
     if ip.is_loopback:
         return "a loopback"
     if ip.is_link_local:
@@ -110,6 +158,8 @@ def _not_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None
         return "a multicast"
     if ip.is_private:
         return "a private"
-    if not ip.is_global:
+    if isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local:
+        return "a site-local"
+    if ip.is_reserved or not ip.is_global:
         return "a reserved"
     return None

@@ -11,6 +11,7 @@ from typing import Any
 
 import falcon
 
+from models.base import database_clock
 from models.db import db
 
 
@@ -29,6 +30,7 @@ class DatabaseSession:
         if req.path in self.exempt:
             return
         req.context.opened_db = db.connect(reuse_if_open=True)
+        database_clock.sync()
 
     def process_response(
         self, req: falcon.Request, resp: falcon.Response, resource: Any, req_succeeded: bool

@@ -16,12 +16,24 @@ from actors.registry import is_registered, is_tool
 from actors.steps.expressions import ExpressionError
 from actors.steps.expressions import parse as parse_expression
 from app.validation import Fields, Problems
+from models.approvals import ApprovalRequest
+from models.llm_calls import LlmCall
+from models.signals import Signal
 
 #: Fields of the definition itself.
 DEFINITION_FIELDS = frozenset({"name", "version", "description", "steps"})
 
 MAX_STEPS = 500
 MAX_STEP_NAME = 100
+#: Longest `outputKey`: a state key, held to a step name's length.
+MAX_OUTPUT_KEY = MAX_STEP_NAME
+#: Longest `approval.contentKey`: approval_request.content_key, which a worker writes it to.
+MAX_CONTENT_KEY = ApprovalRequest.content_key.max_length
+#: Longest `llm.model` and `fallbackModels` item: llm_call.model, which records each call.
+MAX_MODEL = LlmCall.model.max_length
+#: Longest `signalType` of a wait or external_event: signal.signal_type, the width of the
+#: signals a resume or a broker message may send to match it.
+MAX_SIGNAL_TYPE = Signal.signal_type.max_length
 #: Longest `timeoutMs`, `durationMs` or `retry.backoffMs`: 100 years. A worker adds it to the
 #: current time, which must stay a datetime (before year 10000).
 MAX_DURATION_MS = 100 * 365 * 24 * 60 * 60 * 1000
@@ -140,7 +152,7 @@ def _wait(step: Fields, names: frozenset[str]) -> None:
             "untilTimestamp",
             "must be an ISO-8601 timestamp with a timezone, e.g. 2026-11-28T21:40:32Z",
         )
-    step.string("signalType", required=False)
+    step.string("signalType", max_length=MAX_SIGNAL_TYPE, required=False)
 
 
 def _condition(step: Fields, names: frozenset[str]) -> None:
@@ -157,19 +169,19 @@ def _condition(step: Fields, names: frozenset[str]) -> None:
 
 
 def _external_event(step: Fields, names: frozenset[str]) -> None:
-    step.string("signalType")
+    step.string("signalType", max_length=MAX_SIGNAL_TYPE)
 
 
 def _approval(step: Fields, names: frozenset[str]) -> None:
-    step.string("contentKey")
+    step.string("contentKey", max_length=MAX_CONTENT_KEY)
     step.string("prompt", min_length=0, required=False)
     step.choice("onReject", ("fail", "continue"), required=False)
 
 
 def _llm(step: Fields, names: frozenset[str]) -> None:
-    step.string("model")
+    step.string("model", max_length=MAX_MODEL)
     _check_messages(step)
-    _string_list(step, "fallbackModels")
+    _string_list(step, "fallbackModels", max_length=MAX_MODEL)
     step.string("systemPrompt", min_length=0, required=False)
     step.number("temperature", minimum=0, maximum=2, required=False)
     step.integer("maxTokens", minimum=1, required=False)
@@ -183,7 +195,7 @@ def _llm(step: Fields, names: frozenset[str]) -> None:
                 step.add(f"tools[{index}]", f"no LLM tool is registered as {tool!r}")
     step.integer("maxToolRounds", minimum=1, maximum=100, required=False)
     _check_guardrails(step)
-    step.string("outputKey", max_length=MAX_STEP_NAME, required=False)
+    step.string("outputKey", max_length=MAX_OUTPUT_KEY, required=False)
 
 
 def _check_messages(step: Fields) -> None:
@@ -230,15 +242,19 @@ def _check_guardrails(step: Fields) -> None:
             step.add(f"guardrails[{index}]", str(exc))
 
 
-def _string_list(step: Fields, name: str) -> bool:
-    """True when `name` is present and a list of non-empty strings."""
+def _string_list(step: Fields, name: str, max_length: int | None = None) -> bool:
+    """True when `name` is present and a list of non-empty strings, each at most `max_length`
+    characters (an item over it is named by its index: `fallbackModels[1]`)."""
     if name not in step.obj:
         return False
     value = step.obj[name]
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         step.add(name, "must be a list of non-empty strings")
         return False
-    return True
+    too_long = [i for i, v in enumerate(value) if max_length is not None and len(v) > max_length]
+    for index in too_long:
+        step.add(f"{name}[{index}]", f"must be at most {max_length} characters")
+    return not too_long
 
 
 def _is_timestamp(value: Any) -> bool:

@@ -16,6 +16,7 @@ from playhouse.pool import MaxConnectionsExceeded
 from models.errors import IllegalTransition, RunConflict
 from models.keys import SlugTaken
 from models.operations import NotAllowed
+from models.webhooks import TooManyWebhooks
 
 logger = logging.getLogger(__name__)
 
@@ -141,5 +142,7 @@ def register_error_handlers(app: falcon.App) -> None:
         (peewee.OperationalError, peewee.InterfaceError, MaxConnectionsExceeded),
         _database_unavailable,
     )
-    app.add_error_handler((RunConflict, IllegalTransition, NotAllowed, SlugTaken), _conflict)
+    app.add_error_handler(
+        (RunConflict, IllegalTransition, NotAllowed, SlugTaken, TooManyWebhooks), _conflict
+    )
     app.set_error_serializer(serialize_error)

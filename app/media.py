@@ -1,15 +1,17 @@
 """Request bodies: JSON only, at most 1 MiB, refused before they are read when too large.
 
 `BodyLimits` checks the headers of every request; `read_object` reads a body (never more than
-the limit, even without a Content-Length, nor nested deeper than the limit) and returns it as a
-JSON object.
+the limit, even without a Content-Length, nor nested deeper than the limit, nor holding a number
+beyond a double's range) and returns it as a JSON object.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import math
 import re
+import sys
 from typing import Any
 
 import falcon
@@ -36,6 +38,14 @@ _NESTING = {"[": 1, "{": 1, "]": -1, "}": -1}
 #: and a surrogate left in a decoded string.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+#: The largest magnitude a double holds: an integer beyond it reaches no worker intact (and
+#: its float, infinity, is not JSON).
+_MAX_DOUBLE = int(sys.float_info.max)
+
+
+class NumberOutOfRange(ValueError):
+    """A JSON number beyond a double's range (`1e999`): PostgreSQL cannot store its float."""
 
 
 class BodyLimits:
@@ -78,7 +88,9 @@ def read_object(
             raise ValidationError(
                 f"the body nests arrays and objects more than {MAX_JSON_DEPTH} levels deep"
             )
-        body = json.loads(text, parse_constant=_reject_constant)
+        body = json.loads(text, parse_constant=_reject_constant, parse_float=_float, parse_int=_int)
+    except NumberOutOfRange as exc:
+        raise ValidationError(str(exc)) from None
     except ValueError as exc:
         raise ValidationError(f"the body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
@@ -124,6 +136,26 @@ def _read(req: falcon.Request, max_bytes: int) -> bytes:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+def _float(literal: str) -> float:
+    value = float(literal)
+    if math.isinf(value):
+        raise NumberOutOfRange(_beyond(literal))
+    return value
+
+
+def _int(literal: str) -> int:
+    value = int(literal)
+    if abs(value) > _MAX_DOUBLE:
+        raise NumberOutOfRange(_beyond(literal))
+    return value
+
+
+def _beyond(literal: str) -> str:
+    """The message for `literal`, quoted whole when short, by its first digits when long."""
+    shown = literal if len(literal) <= 20 else f"{literal[:12]}... ({len(literal)} characters)"
+    return f"the body holds {shown}, a number beyond the range of a double"
 
 
 def _unstorable(value: Any) -> bool:

@@ -119,6 +119,7 @@ def event(e: RunEvent) -> dict[str, Any]:
         "id": e.id,
         "workflowRunId": e.run_id,
         "stepRunId": e.step_run_id,
+        "sequence": e.sequence,
         "eventType": e.event_type,
         "payload": e.payload,
         "createdAt": timestamp(e.created_at),

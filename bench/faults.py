@@ -18,7 +18,10 @@ task, a retried one) over HTTP for each of these, in turn:
   with their idempotency key;
 - clock SIGKILL, two clocks: the clock is killed, then two are started;
 - every command twice: web, worker and clock publish every message twice, and every signal is
-  published twice.
+  published twice;
+- hostile workspace: another workspace sends the worst definitions, inputs and handler results
+  it can (`tests/hostile.py`); its runs must all end, the bad bodies be refused, and the
+  workers' memory stay bounded.
 
 After each it checks the runs (`models.invariants`, and each final state against its input)
 and prints: runs attempted, completed, lost (accepted but not completed: must be 0), doubled
@@ -44,7 +47,7 @@ from urllib.parse import urlparse
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-FAULTS = ("baseline", "worker", "rabbitmq", "postgresql", "clock", "twice")
+FAULTS = ("baseline", "worker", "rabbitmq", "postgresql", "clock", "twice", "hostile")
 
 
 def main() -> int:
@@ -92,6 +95,7 @@ def main() -> int:
         "rabbitmq": ("RabbitMQ stop/start", fault_runs.broker_outage),
         "postgresql": ("PostgreSQL restart", fault_runs.postgres_restart),
         "clock": ("clock SIGKILL, two clocks", fault_runs.two_clocks),
+        "hostile": ("hostile workspace", fault_runs.hostile_workspace),
     }
     outcomes = []
     print(

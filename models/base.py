@@ -3,15 +3,52 @@
 from __future__ import annotations
 
 import datetime
+import threading
+import time
 
 import peewee
 
 from models.db import db
 
+#: How often a process measures again how far its clock is from the database's (seconds).
+CLOCK_SYNC_INTERVAL = 30.0
+
+_DATABASE_NOW = "SELECT now() AT TIME ZONE 'UTC'"
+
+
+class _DatabaseClock:
+    """This machine's clock, set right by the database's: every process stamps and compares
+    times as PostgreSQL's `now()` would, so machines whose clocks differ agree on timers."""
+
+    def __init__(self) -> None:
+        self.offset = datetime.timedelta(0)
+        self._synced_at: float | None = None
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime.datetime:
+        return datetime.datetime.now(datetime.UTC).replace(tzinfo=None) + self.offset
+
+    def sync(self, force: bool = False) -> None:
+        """Measure the offset on this thread's open connection, at most once an interval."""
+        with self._lock:
+            due = self._synced_at is None or time.monotonic() - self._synced_at > (
+                CLOCK_SYNC_INTERVAL
+            )
+            if not (due or force):
+                return
+            self._synced_at = time.monotonic()
+        before = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+        database_now = db.execute_sql(_DATABASE_NOW).fetchone()[0]
+        after = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+        self.offset = database_now - (before + (after - before) / 2)
+
+
+database_clock = _DatabaseClock()
+
 
 def utcnow() -> datetime.datetime:
-    """Now in UTC, naive: every timestamp column stores UTC."""
-    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    """Now in UTC, naive (every timestamp column stores UTC), by the database's clock."""
+    return database_clock.now()
 
 
 def iso_utc(value: datetime.datetime | None) -> str | None:

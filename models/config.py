@@ -56,6 +56,9 @@ class Settings:
     redrive_after_ms: int
     #: How often the clock looks for due timers (ms).
     clock_interval_ms: int
+    #: How long a worker's claim on a step attempt lasts unless its heartbeat renews it (ms):
+    #: a worker that dies lets go of its attempts within this long.
+    lease_ms: int
     #: The RabbitMQ user `stevora rabbitmq-setup` creates for services that publish signals,
     #: and its password (required by that command only).
     signal_publisher_user: str
@@ -99,6 +102,7 @@ class Settings:
             inline_time_budget_ms=_int("STEVORA_INLINE_TIME_BUDGET_MS", 200),
             redrive_after_ms=_int("STEVORA_REDRIVE_AFTER_MS", 30_000),
             clock_interval_ms=_int("STEVORA_CLOCK_INTERVAL_MS", 1_000),
+            lease_ms=_int("STEVORA_LEASE_MS", 10_000),
             signal_publisher_user=os.environ.get("STEVORA_SIGNAL_PUBLISHER_USER")
             or "stevora-signals",
             signal_publisher_password=os.environ.get("STEVORA_SIGNAL_PUBLISHER_PASSWORD") or None,

@@ -8,7 +8,7 @@ check each run:
 - `doubled`: no step run completed twice, and no attempt of one was started twice;
 - `event_sequence`: its events, replayed in the order they were written, follow the state
   machine (`models.statuses`) for the run and each step run, and end at the stored statuses;
-- `event_order`: the events API's order (by id) is the order they were written;
+- `event_order`: the events' sequence numbers are 1, 2, 3... with no gap (the run's one order);
 - `version`: its version equals the number of its events (one per transition);
 - `nothing_due`: a PENDING or RUNNING run has a timer (a redrive or a worker's lease), a final
   one has none, and, once the system is idle, no timer is overdue by more than a tolerance.
@@ -132,6 +132,7 @@ class _StepRun:
 @dataclass(frozen=True)
 class _Event:
     id: str
+    sequence: int
     step_run_id: str | None
     event_type: str
     payload: dict
@@ -141,8 +142,8 @@ _RUNS = "SELECT id, definition_id, status, version, next_run_at, input, state FR
 _STEP_RUNS = "SELECT run_id, id, step_index, step_name, step_type, status, attempt FROM step_run"
 #: Events in the order they were written: a change's `created_at` is taken after the version
 #: it fences on was committed, and one change's ids increase.
-_EVENTS = "SELECT run_id, id, step_run_id, event_type, payload FROM run_event"
-_EVENT_ORDER = " ORDER BY run_id, created_at, id"
+_EVENTS = "SELECT run_id, id, sequence, step_run_id, event_type, payload FROM run_event"
+_EVENT_ORDER = " ORDER BY run_id, sequence"
 
 
 def _load(ids: list[str] | None) -> tuple[list[Run], dict[str, list], dict[str, list]]:
@@ -187,8 +188,8 @@ def _check_run(
     problems += [("path", problem) for problem in _path_problems(run, steps, step_runs)]
     problems += [("doubled", problem) for problem in _doubles(step_runs, events)]
     problems += [("event_sequence", problem) for problem in _replay(run, step_runs, events)]
-    if [event.id for event in events] != sorted(event.id for event in events):
-        problems.append(("event_order", "ordering the events by id does not give write order"))
+    if [event.sequence for event in events] != list(range(1, len(events) + 1)):
+        problems.append(("event_order", "the events' sequence is not 1, 2, 3... without gaps"))
     if run.version != len(events):
         problems.append(("version", f"version {run.version} but {len(events)} events"))
     problems += [("nothing_due", problem) for problem in _timer_problems(run, overdue_after, now)]

@@ -75,6 +75,8 @@ def resume_run(run: WorkflowRun, signal_type: str, payload: dict[str, Any]) -> S
         signal_type=signal_type,
         payload=payload,
         source=FROM_API,
+        # Kept for this step run: a broker signal that arrives meanwhile cannot take its place.
+        step_run=step_run.id,
         created_at=utcnow(),
     )
     change = RunChange(run)
@@ -97,7 +99,8 @@ def resume_run(run: WorkflowRun, signal_type: str, payload: dict[str, Any]) -> S
 
 
 def retry_run(run: WorkflowRun) -> StepRun:
-    """Run a FAILED run again from the step that failed, state kept, attempts counted afresh."""
+    """Run a FAILED run again from the step that failed, state kept, with fresh budgets: the
+    step's attempts and the run's step limit (a run stopped by it goes on from the next step)."""
     if run.status != statuses.FAILED:
         raise NotAllowed(f"the run is {run.status}, not FAILED")
     index = run.current_step_index or 0
@@ -110,6 +113,7 @@ def retry_run(run: WorkflowRun) -> StepRun:
         error=None,
         next_run_at=redrive_at(),
     )
+    change.reset_visits()
     step_run = change.start_step(index, step["name"], step["type"])
     change.commit()
     return step_run

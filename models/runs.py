@@ -33,6 +33,8 @@ class WorkflowRun(BaseModel):
     cancelled_at = peewee.DateTimeField(null=True)
     #: When the clock should next look at this run (a timer, a retry, a timeout).
     next_run_at = peewee.DateTimeField(null=True, index=True)
+    #: Until when a worker holds the current step attempt (`actors.leases`); NULL when none.
+    leased_until = peewee.DateTimeField(null=True)
     idempotency_key = peewee.CharField(max_length=255, null=True)
     #: Optimistic-lock counter: one more for every event the run records.
     version = peewee.IntegerField(default=0)
@@ -63,6 +65,8 @@ class StepRun(BaseModel):
 
 class RunEvent(BaseModel):
     run = peewee.ForeignKeyField(WorkflowRun, backref="events", on_delete="CASCADE")
+    #: 1, 2, 3... within the run, with no gaps: the run's one total order of events.
+    sequence = peewee.IntegerField()
     step_run = peewee.ForeignKeyField(StepRun, null=True, on_delete="CASCADE")
     event_type = peewee.CharField(max_length=40)
     payload = peewee.JSONField(default=dict)
@@ -79,3 +83,8 @@ def run_by_id(run_id: str) -> WorkflowRun | None:
 
 def step_run_by_id(step_run_id: str) -> StepRun | None:
     return next(iter(StepRun.raw("SELECT * FROM step_run WHERE id = %s", step_run_id)), None)
+
+
+def events_of(run_id: str) -> list[RunEvent]:
+    """A run's events in their one order, `sequence`."""
+    return list(RunEvent.select().where(RunEvent.run == run_id).order_by(RunEvent.sequence))

@@ -29,15 +29,13 @@ class Signal(BaseModel):
     created_at = peewee.DateTimeField(default=utcnow)
 
 
-def pending_signal(run_id: str, signal_type: str) -> Signal | None:
-    """The oldest signal of this type the run has not consumed yet."""
-    return (
-        Signal.select()
-        .where(
-            (Signal.run == run_id)
-            & (Signal.signal_type == signal_type)
-            & Signal.consumed_at.is_null()
-        )
-        .order_by(Signal.id)
-        .first()
+def pending_signal(run_id: str, signal_type: str, step_run_id: str | None = None) -> Signal | None:
+    """The signal a step of this type takes next: one a REST resume kept for this step run
+    (`step_run_id`), else the oldest of this type the run has not consumed yet."""
+    query = Signal.select().where(
+        (Signal.run == run_id) & (Signal.signal_type == signal_type) & Signal.consumed_at.is_null()
     )
+    if step_run_id is None:
+        return query.order_by(Signal.id).first()
+    kept_for_this_step = peewee.fn.COALESCE(Signal.step_run == step_run_id, False)
+    return query.order_by(kept_for_this_step.desc(), Signal.id).first()

@@ -111,7 +111,7 @@ class RunChange:
         self._fields["current_step_index"] = step_index
         self._fields["current_step_name"] = step_name
         self._fields["current_step_run_id"] = step_run.id
-        self._fields["steps_executed"] = self.run.steps_executed + 1
+        self._count_visit()
         self.event("STEP_STARTED", {**_step_payload(step_run), **(payload or {})}, step_run)
         return step_run
 
@@ -120,8 +120,22 @@ class RunChange:
         step_run = self._new_step_run(
             step_index, step_name, step_type, statuses.SKIPPED, completed_at=self.now
         )
+        self._count_visit()
         self.event("STEP_SKIPPED", _step_payload(step_run), step_run)
         return step_run
+
+    @property
+    def steps_visited(self) -> int:
+        """Steps the run has visited (started or skipped) once this change is committed."""
+        return self._fields.get("steps_executed", self.run.steps_executed)
+
+    def _count_visit(self) -> None:
+        self._fields["steps_executed"] = self.steps_visited + 1
+
+    def reset_visits(self) -> RunChange:
+        """A fresh step budget: a run retried after it hit the step limit may go on."""
+        self._fields["steps_executed"] = 0
+        return self
 
     def _new_step_run(
         self, step_index: int, step_name: str, step_type: str, status: str, **stamps: Any
@@ -153,6 +167,13 @@ class RunChange:
             error=None,
         )
         return step_run
+
+    def hold(self, until: datetime.datetime) -> RunChange:
+        """Keep the step attempt this change starts for the worker committing it, until
+        `until` (renewed by its heartbeat); the clock re-sends it if the lease runs out."""
+        self._fields["leased_until"] = until
+        self._fields["next_run_at"] = until
+        return self
 
     @property
     def has_events(self) -> bool:
@@ -217,6 +238,8 @@ class RunChange:
             raise ValueError("a run change records at least one event")
         expected = self.run.version
         fields = {
+            # A change lets go of the step attempt's lease unless it takes one (`hold`).
+            "leased_until": None,
             **self._fields,
             "status": self.status,
             "version": expected + len(self._events),
@@ -233,7 +256,9 @@ class RunChange:
         ]
         for number, (step_run, columns) in enumerate(self._steps):
             parts.append(f"step{number} AS ({_step_run_write(sql, step_run, columns)})")
-        names = ("id", "run", "step_run", "event_type", "payload", "created_at")
+        for number, event in enumerate(self._events, start=expected + 1):
+            event["sequence"] = number
+        names = ("id", "run", "sequence", "step_run", "event_type", "payload", "created_at")
         rows = ", ".join(
             "(" + ", ".join(sql.bind(RunEvent, name, event[name]) for name in names) + ")"
             for event in self._events

@@ -19,11 +19,14 @@ import peewee
 
 from models.base import BaseModel, utcnow
 from models.db import db
+from models.errors import StevoraError
 from models.ids import new_id
 from models.runs import WorkflowRun
 from models.workspaces import Workspace
 
 SECRET_PREFIX = "whsec_"
+#: Webhooks a workspace may have at once; deleted ones do not count (SPEC section 5).
+MAX_WEBHOOKS = 20
 
 #: The run events announced by webhooks, each with the name a webhook subscribes to.
 ANNOUNCED = {
@@ -42,6 +45,10 @@ SUCCEEDED = "succeeded"
 FAILED = "failed"
 #: Its webhook was deleted before the delivery was done.
 CANCELLED = "cancelled"
+
+
+class TooManyWebhooks(StevoraError):
+    """The workspace has `MAX_WEBHOOKS` webhooks already: a new one is a conflict (409)."""
 
 
 class Webhook(BaseModel):
@@ -92,15 +99,35 @@ class WebhookAttempt(peewee.Model):
 
 
 def create_webhook(workspace_id: str, url: str, events: list[str]) -> Webhook:
-    """A new webhook with a fresh secret (`webhook.secret`, to be shown once)."""
-    return Webhook.create(
-        id=new_id("wh"),
-        workspace=workspace_id,
-        url=url,
-        events=events,
-        secret=SECRET_PREFIX + secrets.token_urlsafe(32),
-        created_at=utcnow(),
-    )
+    """A new webhook with a fresh secret (`webhook.secret`, to be shown once).
+
+    Raises `TooManyWebhooks` when the workspace has `MAX_WEBHOOKS` already. The workspace row
+    is locked before counting, in the insert's transaction: two creates at once count one
+    after the other, so neither slips past the limit. `NO KEY UPDATE` leaves the row's key
+    free, so rows that refer to the workspace (runs...) are inserted meanwhile.
+    """
+    with db.atomic():
+        Workspace.select(Workspace.id).where(Workspace.id == workspace_id).for_update(
+            "FOR NO KEY UPDATE"
+        ).execute()
+        active = (
+            Webhook.select()
+            .where((Webhook.workspace == workspace_id) & Webhook.deleted_at.is_null())
+            .count()
+        )
+        if active >= MAX_WEBHOOKS:
+            raise TooManyWebhooks(
+                f"a workspace has at most {MAX_WEBHOOKS} webhooks; delete one before"
+                " creating another"
+            )
+        return Webhook.create(
+            id=new_id("wh"),
+            workspace=workspace_id,
+            url=url,
+            events=events,
+            secret=SECRET_PREFIX + secrets.token_urlsafe(32),
+            created_at=utcnow(),
+        )
 
 
 def delete_webhook(webhook: Webhook) -> Webhook:

@@ -23,6 +23,8 @@ os.environ["ADMIN_TOKEN"] = ADMIN_TOKEN
 os.environ["STEVORA_HANDLERS"] = "tests.handlers"
 # Timers in tests are milliseconds to a second: the clock looks often.
 os.environ["STEVORA_CLOCK_INTERVAL_MS"] = "50"
+# A dead worker lets go of its step attempts within this long (ms).
+os.environ["STEVORA_LEASE_MS"] = "2000"
 
 import pytest  # noqa: E402
 

@@ -173,6 +173,47 @@ def two_clocks(fault: Fault) -> float:
     return time.monotonic()
 
 
+def hostile_workspace(fault: Fault) -> float:
+    """Another workspace sends the worst it can (`tests.hostile`) a third of the way in: the
+    load goes on completing, every hostile run ends, and the workers' memory stays bounded."""
+    from models.keys import create_workspace
+    from tests import hostile
+
+    fault.load.at_fraction(1 / 3)
+    slug = f"hostile-{time.monotonic_ns()}"
+    _, _, key = read(lambda: create_workspace("Hostile", slug))
+    workers = fault.system.live("worker")
+    before = sum(hostile.rss_mb(process.pid) for process in workers)
+    run_ids, refused = hostile.send(fault.system.url, key)
+    peak = before
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        peak = max(peak, sum(hostile.rss_mb(process.pid) for process in workers))
+        rows = read(
+            lambda: db.execute_sql(
+                "SELECT status, error->>'code' FROM workflow_run WHERE id = ANY(%s)", (run_ids,)
+            ).fetchall()
+        )
+        if all(status in FINAL for status, _ in rows):
+            break
+        time.sleep(0.2)
+    codes = sorted({f"{status}:{code}" for status, code in rows})
+    unfinished = sum(status not in FINAL for status, _ in rows)
+    fault.measures.update(
+        hostile_runs=len(run_ids), hostile_unfinished=unfinished, refused=refused, peak=peak
+    )
+    fault.notes.append(
+        f"{len(run_ids)} hostile runs, {unfinished} not final; ended as {', '.join(codes)}; "
+        f"bad bodies answered {sorted(set(refused))}; worker RSS {before:.0f} MB before, "
+        f"{peak:.0f} MB at most"
+    )
+    return time.monotonic()
+
+
+#: Statuses a run never leaves.
+FINAL = (statuses.COMPLETED, statuses.FAILED, statuses.CANCELLED)
+
+
 def run_fault(
     name: str,
     system: System,

@@ -129,3 +129,77 @@ def forbidden(ctx, arguments):
 @llm_tool("lookup", description="Looks a term up (for definitions that name a tool).")
 def lookup(ctx, arguments):
     return {"found": False}
+
+
+def _nested(depth: int) -> list:
+    value: list = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+#: What `odd_result` returns for each `config.kind`: values a handler may well return by
+#: mistake, none of which PostgreSQL's jsonb (or a worker) can keep.
+ODD_RESULTS = {
+    "nan": lambda: {"x": float("nan")},
+    "infinity": lambda: {"x": float("-inf")},
+    "nul": lambda: {"x": "a\u0000b"},
+    "surrogate": lambda: {"x": "\ud800"},
+    "nul_key": lambda: {"a\u0000": 1},
+    "deep": lambda: {"x": _nested(1000)},
+    "not_json": lambda: {"x": {1, 2}},
+    "huge": lambda: {"x": "x" * (300 * 1024)},
+    "cjk": lambda: {"x": "漢" * 90_000},
+}
+
+
+@task_handler("odd_result")
+def odd_result(ctx, config):
+    """Returns the odd value `config.kind` names (see `ODD_RESULTS`)."""
+    return ODD_RESULTS[config["kind"]]()
+
+
+class _Unprintable(Exception):
+    def __str__(self) -> str:
+        raise ValueError("no message for you")
+
+
+#: Exceptions `raises` raises for each `config.kind`.
+RAISED = {
+    "recursion": lambda: RecursionError("maximum recursion depth exceeded"),
+    "memory": lambda: MemoryError(),
+    "key": lambda: KeyError("missing"),
+    "nul_message": lambda: RuntimeError("bad \u0000 byte"),
+    "long_message": lambda: RuntimeError("x" * 100_000),
+    "unprintable": lambda: _Unprintable(),
+    "system_exit": lambda: SystemExit(3),
+}
+
+
+@task_handler("raises")
+def raises(ctx, config):
+    """Raises the exception `config.kind` names (see `RAISED`)."""
+    raise RAISED[config["kind"]]()
+
+
+#: (step run id, attempt) of every `probe` call in this process, to find attempts run twice.
+PROBED: list[tuple[str, int]] = []
+
+
+@task_handler("probe")
+def probe(ctx, config):
+    """Records its call, then does what `config.mode` says: return `config.value`, return an
+    odd value (`config.kind`), raise (`config.kind`), or sleep `config.seconds`."""
+    import time
+
+    PROBED.append((ctx.step_run_id, ctx.attempt))
+    mode = config.get("mode", "return")
+    if mode == "odd":
+        return ODD_RESULTS[config["kind"]]()
+    if mode == "raise":
+        raise RAISED[config["kind"]]()
+    if mode == "sleep":
+        deadline = time.monotonic() + config.get("seconds", 0.1)
+        while time.monotonic() < deadline:
+            time.sleep(0.01)
+    return {"probed": config.get("value")}

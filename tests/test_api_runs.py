@@ -195,10 +195,11 @@ def test_a_run_of_task_steps_completes(client, auth, worker):
     result = client.simulate_get(f"/v1/workflow-runs/{created['id']}", headers=auth)
     assert result.status_code == 200
     run = result.json["data"]
-    assert set(run) == RUN_FIELDS | {"stepRuns"}
+    assert set(run) == RUN_FIELDS | {"stepRuns", "stepRunsTotal"}
+    assert run["stepRunsTotal"] == 3
     assert run["status"] == "COMPLETED"
     assert run["state"]["total"] == 8 and run["output"] == run["state"]
-    assert run["state"]["keys_key"] == f"{created['id']}:keys:1"
+    assert run["state"]["keys_key"] == run["stepRuns"][2]["id"]
     for field in ("startedAt", "completedAt"):
         assert TIMESTAMP.match(run[field])
     assert run["failedAt"] is None and run["cancelledAt"] is None
@@ -216,7 +217,16 @@ def test_a_run_of_task_steps_completes(client, auth, worker):
     assert types.count("STEP_COMPLETED") == 3
     assert events["meta"]["total"] == run["version"] == len(types)
     first = events["data"][0]
-    assert set(first) == {"id", "workflowRunId", "stepRunId", "eventType", "payload", "createdAt"}
+    assert set(first) == {
+        "id",
+        "workflowRunId",
+        "stepRunId",
+        "sequence",
+        "eventType",
+        "payload",
+        "createdAt",
+    }
+    assert first["sequence"] == 1
     assert first["workflowRunId"] == created["id"] and first["stepRunId"] is None
     assert events["data"][1]["stepRunId"] == run["stepRuns"][0]["id"]
 
@@ -309,7 +319,7 @@ def test_bad_list_filters_are_400(client, auth, query, field):
 def test_get_a_pending_run_has_no_step_runs(client, auth, definition):
     created = create_run(client, auth, definition["id"]).json["data"]
     result = client.simulate_get(f"/v1/workflow-runs/{created['id']}", headers=auth)
-    assert result.json["data"] == {**created, "stepRuns": []}
+    assert result.json["data"] == {**created, "stepRuns": [], "stepRunsTotal": 0}
 
 
 def test_unknown_runs_are_404(client, auth):

@@ -504,3 +504,30 @@ def test_the_shell_script_sets_up_the_same_publisher(client, auth, worker, publi
         url=publisher_url(PUBLISHER_PASSWORD),
     )
     assert wait_for_run(run_id, timeout=5).state == {"amount": 8, "shipped": True}
+
+
+def test_a_rest_resume_that_answers_200_delivers_its_own_payload_despite_a_broker_signal(
+    client, auth, worker
+):
+    # Given runs waiting for "go"
+    steps = [{"type": "external_event", "name": "await", "signalType": "go"}]
+    run_ids = [start(client, auth, steps) for _ in range(12)]
+    for run_id in run_ids:
+        wait_for_run(run_id, wanted=(statuses.WAITING,))
+
+    # When a broker signal and a REST resume race for each of them
+    answers = {}
+    for run_id in run_ids:
+        publish(signal(run_id, "go", {"via": "broker"}))
+        answers[run_id] = client.simulate_post(
+            f"/v1/workflow-runs/{run_id}/resume",
+            headers=auth,
+            json={"signalType": "go", "payload": {"via": "rest"}},
+        ).status_code
+
+    # Then a resume that said 200 had its payload taken by the step; a 409 lost to the broker
+    for run_id in run_ids:
+        run = wait_for_run(run_id)
+        assert run.status == statuses.COMPLETED
+        expected = {200: "rest", 409: "broker"}[answers[run_id]]
+        assert run.state == {"via": expected}, (answers[run_id], run.state)

@@ -113,3 +113,10 @@ def test_every_command_published_twice_advances_no_run_twice(system, load):
     fault_runs.restart_with(system, fault_runs.publishing_twice(*WORKER))
     load.copies = 2  # every signal too
     _run("every command twice", system, load)
+
+
+def test_a_hostile_workspace_cannot_wedge_its_runs_or_hurt_the_others(system, load):
+    outcome = _run("hostile workspace", system, load, fault_runs.hostile_workspace)
+    assert outcome.measures["hostile_unfinished"] == 0, outcome.notes
+    assert set(outcome.measures["refused"]) <= {400, 413}, outcome.notes
+    assert outcome.measures["peak"] < 1024, outcome.notes  # MB, every worker process together

@@ -439,7 +439,7 @@ FIRST_STEPS = {
 
 @pytest.mark.parametrize("command", sorted(FIRST_STEPS))
 def test_a_worker_killed_mid_step_is_replaced_and_the_step_completes_once(
-    client, auth, workspace, worker_processes, tmp_path, command
+    client, auth, workspace, worker_processes, clock, tmp_path, command
 ):
     # Given a worker process in the middle of a slow handler, steps past the one the message
     # it holds names (the inline chain)
@@ -478,8 +478,10 @@ def test_a_worker_killed_mid_step_is_replaced_and_the_step_completes_once(
     assert marks(log, "end") == []
     worker_processes()
 
-    # Then RabbitMQ hands the unfinished message to the new worker, which takes the run on where
-    # it is: the step runs again (at least once: the handler ran twice) and is recorded once
+    # Then once the dead worker's lease runs out (RabbitMQ's redelivery of its message comes
+    # sooner, and is dropped while the lease holds), the clock sends the step again and the new
+    # worker takes the run on where it is: the step runs again (at least once: the handler ran
+    # twice) and is recorded once
     done = wait_for_run(run_id, timeout=20)
     assert done.status == statuses.COMPLETED
     assert done.state == {"before": True, "marked": 1}

@@ -86,7 +86,8 @@ def test_handler_sees_its_context_and_idempotency_key(workspace, worker):
     stored = wait_for_run(run.id)
 
     assert stored.status == statuses.COMPLETED
-    assert stored.state == {"charge_key": f"{run.id}:charge:1", "attempt": 1}
+    (step_run,) = StepRun.select().where(StepRun.run == run.id)
+    assert stored.state == {"charge_key": step_run.id, "attempt": 1}
 
 
 @pytest.mark.parametrize(

@@ -4,23 +4,23 @@
   the step's `outputSchema` when the guardrail has no `schema`. A step with an `outputSchema`
   and no such guardrail is checked against it all the same (and blocked when it fails).
 - `content_safety {blockedTerms?, blockedPatterns?}`: no term (case-insensitive) and no
-  regular expression may occur in the answer's text.
+  regular expression (RE2's syntax, run in linear time) may occur in the answer's text.
 - `confidence_threshold {field, threshold}`: the answer is a JSON object whose `field` (a dot
   path) is a number of at least `threshold`.
 
 Each has `onFailure`: `warn`, `block` (the default) or `retry_with_feedback` (ask again with
-the reasons, at most `maxRetries` times, default 2, then block).
+the reasons, at most `maxRetries` times, default 2 and at most 5, then block).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import jsonschema
 
+from actors.llm import patterns
 from actors.steps.paths import MISSING, walk
 
 SCHEMA = "schema_validation"
@@ -28,6 +28,8 @@ WARN, BLOCK, RETRY = "warn", "block", "retry_with_feedback"
 ON_FAILURE = (WARN, BLOCK, RETRY)
 DEFAULT_ON_FAILURE = BLOCK
 DEFAULT_MAX_RETRIES = 2
+#: Most times one guardrail may send the model back (SPEC section 5, Limits): each is paid for.
+MAX_RETRIES = 5
 #: Schema errors reported per answer; more would only make the feedback longer.
 MAX_REASONS = 10
 
@@ -97,17 +99,20 @@ def build_one(index: int, config: dict[str, Any], output_schema: dict | None) ->
     if on_failure not in ON_FAILURE:
         raise GuardrailConfigError(f"onFailure must be one of {', '.join(ON_FAILURE)}")
     max_retries = config.get("maxRetries", DEFAULT_MAX_RETRIES)
-    if not _is_int(max_retries) or max_retries < 0:
-        raise GuardrailConfigError("maxRetries must be an integer >= 0")
+    if not _is_int(max_retries) or not 0 <= max_retries <= MAX_RETRIES:
+        raise GuardrailConfigError(f"maxRetries must be an integer from 0 to {MAX_RETRIES}")
     return Guardrail(index, kind, on_failure, max_retries, factory(config, output_schema))
 
 
 def schema_problem(schema: Any) -> str | None:
-    """Why `schema` is not a valid JSON Schema, or None when it is."""
+    """Why `schema` is not a valid JSON Schema whose patterns run in RE2, or None when it is."""
     if not isinstance(schema, dict | bool):
         return "must be a JSON Schema (an object)"
+    refused = patterns.pattern_problem(schema)
+    if refused is not None:
+        return refused
     try:
-        jsonschema.validators.validator_for(schema).check_schema(schema)
+        patterns.check_schema(schema)
     except jsonschema.SchemaError as exc:
         return f"is not a valid JSON Schema: {exc.message}"
     return None
@@ -140,8 +145,7 @@ def _schema_validation(config: dict[str, Any], output_schema: dict | None) -> Ch
     problem = schema_problem(schema)
     if problem is not None:
         raise GuardrailConfigError(f"schema {problem}")
-    cls = jsonschema.validators.validator_for(schema)
-    validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
+    validator = patterns.validator(schema)
 
     def check(text: str, value: Any) -> list[str]:
         errors = sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))
@@ -152,15 +156,15 @@ def _schema_validation(config: dict[str, Any], output_schema: dict | None) -> Ch
 
 def _content_safety(config: dict[str, Any], output_schema: dict | None) -> Check:
     terms = config.get("blockedTerms", [])
-    patterns = config.get("blockedPatterns", [])
-    for name, items in (("blockedTerms", terms), ("blockedPatterns", patterns)):
+    blocked = config.get("blockedPatterns", [])
+    for name, items in (("blockedTerms", terms), ("blockedPatterns", blocked)):
         if not isinstance(items, list) or not all(isinstance(i, str) and i for i in items):
             raise GuardrailConfigError(f"{name} must be a list of non-empty strings")
-    if not terms and not patterns:
+    if not terms and not blocked:
         raise GuardrailConfigError("needs blockedTerms or blockedPatterns")
     try:
-        compiled = [re.compile(pattern) for pattern in patterns]
-    except re.error as exc:
+        compiled = [patterns.compile_pattern(pattern) for pattern in blocked]
+    except patterns.PatternRefused as exc:
         raise GuardrailConfigError(f"blockedPatterns has an invalid expression: {exc}") from None
 
     def check(text: str, value: Any) -> list[str]:

@@ -13,8 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import jsonschema
-
+from actors.llm import patterns
 from actors.llm.conversation import ToolCall
 from actors.registry import LlmTool, NonRetryableError
 
@@ -71,7 +70,7 @@ def call_tool(call: ToolCall, offered: dict[str, LlmTool], ctx: Any) -> ToolResu
 
 
 def _argument_problems(tool: LlmTool, arguments: dict[str, Any]) -> list[str]:
-    validator = jsonschema.validators.validator_for(tool.parameters)(tool.parameters)
+    validator = patterns.validator(tool.parameters)
     return [f"{e.json_path}: {e.message}" for e in validator.iter_errors(arguments)]
 
 

@@ -11,7 +11,7 @@ import copy
 
 from actors.steps.context import StepContext
 from actors.steps.outcomes import AwaitingApproval, Completed, Failed, Outcome
-from actors.steps.templates import TemplateUnresolved, render
+from actors.steps.templates import TemplateError, render
 from models.approvals import EDITED, REJECTED
 from models.base import iso_utc
 
@@ -29,8 +29,8 @@ def run_approval(step: dict, ctx: StepContext) -> Outcome:
             )
         try:
             prompt = render(step.get("prompt"), ctx.input, ctx.state)
-        except TemplateUnresolved as exc:
-            return Failed("TEMPLATE_UNRESOLVED", str(exc), {"path": exc.path}, retryable=False)
+        except TemplateError as exc:
+            return exc.failed()
         expires_at = ctx.elapsed(step["timeoutMs"]) if "timeoutMs" in step else None
         return AwaitingApproval(key, copy.deepcopy(ctx.state[key]), prompt, expires_at)
     if request.decision is None:

@@ -14,6 +14,8 @@ from models.signals import Signal
 class StepContext:
     run_id: str
     workspace_id: str
+    #: The step run of this visit of the step: the same for every attempt of it.
+    step_run_id: str
     step_name: str
     #: 1 for the first try of this step, counting up with each retry.
     attempt: int
@@ -29,8 +31,12 @@ class StepContext:
 
     @property
     def idempotency_key(self) -> str:
-        """Pass this to outside systems: a handler may run more than once for one attempt."""
-        return f"{self.run_id}:{self.step_name}:{self.attempt}"
+        """Pass this to outside systems, so that a retried call is not carried out twice.
+
+        The step run's id: the same for every attempt and redelivery of one visit of the step,
+        new for every other visit (a loop coming round again, a run-level retry).
+        """
+        return self.step_run_id
 
     def elapsed(self, milliseconds: int) -> datetime.datetime:
         """The moment `milliseconds` after this attempt started."""

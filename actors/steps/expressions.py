@@ -166,12 +166,16 @@ class _Parser:
             self.expect(")")
             return node
         if token.text == "[":
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise ExpressionError("the expression is nested too deeply")
             items = []
             if not self.accept("]"):
                 items.append(self.parse_operand())
                 while self.accept(","):
                     items.append(self.parse_operand())
                 self.expect("]")
+            self.depth -= 1
             return ("list", items)
         raise ExpressionError(f"unexpected {token.text!r}")
 

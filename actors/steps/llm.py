@@ -26,7 +26,7 @@ from actors.llm.tools import ToolAborted, call_tool
 from actors.registry import LlmTool, UnknownTool, get_tool
 from actors.steps.context import StepContext
 from actors.steps.outcomes import Completed, Failed, Outcome
-from actors.steps.templates import TemplateUnresolved, render
+from actors.steps.templates import Budget, TemplateError, render
 from actors.steps.timeout import STEP_TIME_LIMIT_MS
 from models import config
 
@@ -81,16 +81,20 @@ def run_llm(step: dict, ctx: StepContext) -> Outcome:
 
 def _prompt(step: dict, ctx: StepContext) -> Prompt:
     """The first request, templates rendered (the model is filled in per call)."""
+    budget = Budget()  # one for the whole prompt: system and every message
     try:
         system = step.get("systemPrompt")
         if system is not None:
-            system = _text(render(system, ctx.input, ctx.state))
+            system = _text(render(system, ctx.input, ctx.state, budget))
         messages = tuple(
-            {"role": m["role"], "content": _text(render(m["content"], ctx.input, ctx.state))}
+            {
+                "role": m["role"],
+                "content": _text(render(m["content"], ctx.input, ctx.state, budget)),
+            }
             for m in step["messages"]
         )
-    except TemplateUnresolved as exc:
-        raise StepFailure("TEMPLATE_UNRESOLVED", str(exc), {"path": exc.path}) from None
+    except TemplateError as exc:
+        raise StepFailure(exc.code, str(exc), exc.details) from None
     return Prompt(
         model=step["model"],
         system=system or None,

@@ -49,6 +49,20 @@ class Failed:
     def as_error(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "details": self.details}
 
+    @classmethod
+    def raised(cls, code: str, exc: BaseException, retryable: bool = True) -> Failed:
+        """The failure of a step whose code raised `exc`: its message, else its type."""
+        kind = type(exc).__name__
+        return cls(code, exception_text(exc) or kind, {"exceptionType": kind}, retryable)
+
+
+def exception_text(exc: BaseException) -> str:
+    """What `str(exc)` says, or "" when it says nothing or itself raises."""
+    try:
+        return str(exc)
+    except Exception:
+        return ""
+
 
 @dataclass(frozen=True)
 class Waiting:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
 from dramatiq.middleware import TimeLimitExceeded
@@ -10,7 +9,7 @@ from dramatiq.middleware import TimeLimitExceeded
 from actors.registry import NonRetryableError, UnknownHandler, get_handler
 from actors.steps.context import StepContext
 from actors.steps.outcomes import Completed, Failed, Outcome
-from actors.steps.templates import TemplateUnresolved, render
+from actors.steps.templates import TemplateError, render
 from actors.steps.timeout import STEP_TIME_LIMIT_MS, StepTimeout, time_bound
 
 logger = logging.getLogger(__name__)
@@ -28,8 +27,8 @@ def run_task(step: dict, ctx: StepContext) -> Outcome:
         )
     try:
         config = render(dict(step.get("config") or {}), ctx.input, ctx.state)
-    except TemplateUnresolved as exc:
-        return Failed("TEMPLATE_UNRESOLVED", str(exc), {"path": exc.path}, retryable=False)
+    except TemplateError as exc:
+        return exc.failed()
     try:
         with time_bound(step.get("timeoutMs")):
             result = handler(ctx, config)
@@ -47,10 +46,10 @@ def run_task(step: dict, ctx: StepContext) -> Outcome:
             {"timeLimitMs": STEP_TIME_LIMIT_MS},
         )
     except NonRetryableError as exc:
-        return Failed("TASK_FAILED", str(exc) or type(exc).__name__, _describe(exc), False)
+        return Failed.raised("TASK_FAILED", exc, retryable=False)
     except Exception as exc:
         logger.info("task handler %r raised in run %s", step["handler"], ctx.run_id, exc_info=True)
-        return Failed("TASK_FAILED", str(exc) or type(exc).__name__, _describe(exc), True)
+        return Failed.raised("TASK_FAILED", exc)
     if result is None:
         result = {}
     if not isinstance(result, dict):
@@ -59,16 +58,5 @@ def run_task(step: dict, ctx: StepContext) -> Outcome:
             f"handler {step['handler']!r} returned {type(result).__name__}, not a dict",
             retryable=False,
         )
-    try:
-        json.dumps(result)
-    except (TypeError, ValueError) as exc:
-        return Failed(
-            "TASK_INVALID_RESULT",
-            f"handler {step['handler']!r} returned a value that is not JSON: {exc}",
-            retryable=False,
-        )
+    # Whether the run can store it is judged for every step type alike (`actors.attempts`).
     return Completed(updates=result)
-
-
-def _describe(exc: Exception) -> dict:
-    return {"exceptionType": type(exc).__name__}

@@ -360,10 +360,11 @@ def paths() -> dict[str, dict[str, Any]]:
         "/v1/webhooks": {
             "post": _operation(
                 "createWebhook",
-                "Subscribe a URL to events; the signing secret is shown once.",
+                "Subscribe a URL to events; the signing secret is shown once. 409 when the"
+                " workspace has 20 webhooks already.",
                 "Webhooks",
                 {201: _json(_one("NewWebhook"), "The webhook, with its secret.")},
-                (400, *KEYED),
+                (400, 409, *KEYED),
                 body="CreateWebhook",
             ),
             "get": _operation(

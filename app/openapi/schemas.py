@@ -190,7 +190,16 @@ def _run(with_step_runs: bool) -> dict[str, Any]:
         "updatedAt": TIMESTAMP,
     }
     if with_step_runs:
-        properties["stepRuns"] = {"type": "array", "items": ref("StepRun")}
+        properties["stepRuns"] = {
+            "type": "array",
+            "items": ref("StepRun"),
+            "maxItems": 1000,
+            "description": "The latest 1,000 step runs at most, in order.",
+        }
+        properties["stepRunsTotal"] = {
+            **integer(0),
+            "description": "How many step runs the run has in all.",
+        }
     return record(properties)
 
 
@@ -227,6 +236,10 @@ def _event() -> dict[str, Any]:
             "id": id_of("evt"),
             "workflowRunId": id_of("wfrun"),
             "stepRunId": nullable(id_of("srun")),
+            "sequence": {
+                **integer(1),
+                "description": "1, 2, 3... within the run, without gaps: the run's one order.",
+            },
             "eventType": {"enum": list(RUN_EVENT_TYPES)},
             "payload": ANY,
             "createdAt": TIMESTAMP,

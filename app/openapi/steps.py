@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from actors.llm.guardrails import DEFAULT_MAX_RETRIES, MAX_RETRIES
 from app.definition_rules import (
     GUARDRAIL_ACTIONS,
     MAX_DURATION_MS,
@@ -48,7 +49,7 @@ def _guardrail(kind: str, fields: dict[str, Any], optional: tuple[str, ...] = ()
     common = {
         "type": {"const": kind},
         "onFailure": {"enum": list(GUARDRAIL_ACTIONS), "default": "block"},
-        "maxRetries": {**integer(0), "default": 2},
+        "maxRetries": {**integer(0, MAX_RETRIES), "default": DEFAULT_MAX_RETRIES},
     }
     return record({**common, **fields}, optional=("onFailure", "maxRetries", *optional))
 
@@ -58,7 +59,10 @@ def _guardrails() -> dict[str, Any]:
         "content_safety",
         {
             "blockedTerms": _names("Terms the answer may not contain (case-insensitive)."),
-            "blockedPatterns": _names("Regular expressions the answer may not match."),
+            "blockedPatterns": _names(
+                "Regular expressions (RE2 syntax: no backreferences or lookaround) the answer "
+                "may not match."
+            ),
         },
         optional=("blockedTerms", "blockedPatterns"),
     )

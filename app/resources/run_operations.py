@@ -16,8 +16,11 @@ from app.media import MAX_DOCUMENT_BYTES, read_object, serialized_size
 from app.run_creation import find_run
 from app.validation import Fields, Problems
 from models.operations import cancel_run, resume_run, retry_run
+from models.signals import Signal
 
 RESUME_FIELDS = ("signalType", "payload")
+#: Longest signal type: the width of the column a signal is stored in.
+MAX_SIGNAL_TYPE = Signal.signal_type.max_length
 
 
 class RunOperations:
@@ -38,7 +41,7 @@ class RunOperations:
         problems = Problems()
         fields = Fields(problems, body)
         fields.only(RESUME_FIELDS)
-        signal_type = fields.string("signalType", max_length=200)
+        signal_type = fields.string("signalType", max_length=MAX_SIGNAL_TYPE)
         payload = fields.object("payload", required=False)
         problems.raise_if_any()
         payload = payload if payload is not None else {}

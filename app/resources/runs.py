@@ -20,6 +20,8 @@ from models.ids import is_id
 from models.runs import RunEvent, StepRun, WorkflowRun
 
 CREATE_FIELDS = ("definitionId", "input", "idempotencyKey")
+#: Step runs a run's page shows at most: the latest ones (SPEC section 4).
+MAX_STEP_RUNS = 1000
 
 
 class Runs:
@@ -68,10 +70,22 @@ class Runs:
         resp.media = paginate(query, page, serializers.run)
 
     def on_get_item(self, req: falcon.Request, resp: falcon.Response, run_id: str) -> None:
+        """The run with its step runs in order: the latest `MAX_STEP_RUNS` of them."""
         run = find_run(req.context.workspace, run_id)
-        steps = StepRun.select().where(StepRun.run == run.id).order_by(StepRun.id)
+        latest = (
+            StepRun.select()
+            .where(StepRun.run == run.id)
+            .order_by(StepRun.id.desc())
+            .limit(MAX_STEP_RUNS)
+        )
+        steps = list(latest)[::-1]
         data = serializers.run(run)
         data["stepRuns"] = [serializers.step_run(step) for step in steps]
+        data["stepRunsTotal"] = (
+            len(steps)
+            if len(steps) < MAX_STEP_RUNS
+            else StepRun.select().where(StepRun.run == run.id).count()
+        )
         resp.media = {"success": True, "data": data}
 
     def on_get_events(self, req: falcon.Request, resp: falcon.Response, run_id: str) -> None:
@@ -80,5 +94,5 @@ class Runs:
         page = Page.from_request(req, problems)
         problems.raise_if_any()
         run = find_run(req.context.workspace, run_id)
-        query = RunEvent.select().where(RunEvent.run == run.id).order_by(RunEvent.id)
+        query = RunEvent.select().where(RunEvent.run == run.id).order_by(RunEvent.sequence)
         resp.media = paginate(query, page, serializers.event)

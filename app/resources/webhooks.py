@@ -1,7 +1,9 @@
 """Webhooks (SPEC section 7): POST/GET /v1/webhooks, GET/DELETE /:id, GET /:id/deliveries.
 
-The secret is in the answer to POST only. A deleted webhook is gone from the API (404) and gets
-no new deliveries; its pending ones are cancelled.
+The secret is in the answer to POST only. A workspace has at most 20 webhooks
+(`models.webhooks.MAX_WEBHOOKS`); one more is 409. A deleted webhook is gone from the API
+(404), does not count towards that limit, and gets no new deliveries; its pending ones are
+cancelled.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ CREATE_FIELDS = ("url", "events")
 
 class Webhooks:
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        """201 with the webhook and its secret, which is never shown again."""
+        """201 with the webhook and its secret, which is never shown again; 409 at the limit."""
         url, events = _read_webhook(read_object(req))
         webhook = create_webhook(req.context.workspace.id, url, events)
         resp.status = falcon.HTTP_201
