@@ -67,7 +67,7 @@ def storable(outcome: Outcome, state: dict) -> Outcome:
         problem = unstorable(document)
         if problem is not None:
             return _with_calls(
-                Failed("RESULT_INVALID", f"the step's {name} cannot be stored: {problem}"),
+                Failed("RESULT_INVALID", f"the step's {name} cannot be stored: it {problem}"),
                 outcome,
             )
     if outcome.updates:

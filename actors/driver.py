@@ -168,8 +168,17 @@ def _commit(
     refuses, a bug), the attempt fails with that reason instead: a run never stays RUNNING
     with a message that fails forever.
     """
+
+    def commit(outcome: Outcome) -> tuple[RunChange | None, StepRun | None]:
+        change = RunChange(run)
+        next_step_run = record(change, run, step_run, step, outcome, steps, inline)
+        if not change.has_events:
+            return None, None
+        change.commit()
+        return change, next_step_run
+
     try:
-        return _commit_once(run, step_run, step, outcome, steps, inline)
+        return commit(outcome)
     except (RunConflict, *OUTAGES):
         raise
     except peewee.DatabaseError as exc:
@@ -177,23 +186,7 @@ def _commit(
     except Exception as exc:
         logger.exception("recording step %r of run %s failed", step["name"], run.id)
         failed = step_error(exc)
-    return _commit_once(run, step_run, step, failed, steps, inline)
-
-
-def _commit_once(
-    run: WorkflowRun,
-    step_run: StepRun,
-    step: dict,
-    outcome: Outcome,
-    steps: tuple[dict, ...],
-    inline: bool,
-) -> tuple[RunChange | None, StepRun | None]:
-    change = RunChange(run)
-    next_step_run = record(change, run, step_run, step, outcome, steps, inline)
-    if not change.has_events:
-        return None, None
-    change.commit()
-    return change, next_step_run
+    return commit(failed)
 
 
 def record(

@@ -20,7 +20,6 @@ from collections.abc import Iterator
 
 import peewee
 
-from models.base import utcnow
 from models.config import settings
 from models.db import db
 from models.runs import WorkflowRun
@@ -58,9 +57,9 @@ def claim(run: WorkflowRun) -> bool:
     return True
 
 
-def lease_end(now: datetime.datetime | None = None) -> datetime.datetime:
-    """When a lease taken now runs out, unless renewed."""
-    return (now or utcnow()) + datetime.timedelta(milliseconds=settings.lease_ms)
+def lease_end(now: datetime.datetime) -> datetime.datetime:
+    """When a lease taken at `now` runs out, unless renewed."""
+    return now + datetime.timedelta(milliseconds=settings.lease_ms)
 
 
 class _Heartbeat:

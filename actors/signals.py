@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
-import re
 from typing import Any
 
 import dramatiq
@@ -26,6 +24,7 @@ from models import statuses
 from models.base import utcnow
 from models.db import db
 from models.definitions import awaited_signal, definition_steps
+from models.documents import MAX_DOCUMENT_BYTES, serialized_size, unstorable
 from models.errors import StevoraError
 from models.ids import is_id, new_id
 from models.runs import run_by_id, step_run_by_id
@@ -35,13 +34,6 @@ logger = logging.getLogger(__name__)
 
 #: The keyword arguments a signal message carries, all required.
 FIELDS = frozenset({"workspaceId", "runId", "signalType", "payload", "signalId"})
-#: Largest payload, as compact UTF-8 JSON (SPEC section 1).
-MAX_PAYLOAD_BYTES = 256 * 1024
-#: Deepest nesting of objects and arrays in a payload, as in an API body (`app.media`): deeper
-#: ones break the recursion of the checks here and of copying the run's state in every step.
-MAX_PAYLOAD_DEPTH = 64
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 _STORE = (
     "INSERT INTO signal (id, workspace_id, run_id, signal_type, payload, signal_key, source,"
@@ -104,7 +96,7 @@ def parse(args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
         raise MalformedSignal(f"runId is not a workflow run id: {brief(kwargs['runId'])}")
     for name, limit in (("signalType", 200), ("signalId", 255)):
         value = kwargs[name]
-        if not isinstance(value, str) or not 1 <= len(value) <= limit or not _storable(value):
+        if not isinstance(value, str) or not 1 <= len(value) <= limit or unstorable(value):
             raise MalformedSignal(
                 f"{name} must be a string of 1 to {limit} characters, without NUL (\\u0000)"
                 " or lone surrogates"
@@ -112,40 +104,12 @@ def parse(args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
     payload = kwargs["payload"]
     if not isinstance(payload, dict):
         raise MalformedSignal("payload must be a JSON object")
-    if _nests_deeper_than(payload, MAX_PAYLOAD_DEPTH):
-        raise MalformedSignal(f"payload nests more than {MAX_PAYLOAD_DEPTH} levels deep")
-    if not _storable(payload):
-        raise MalformedSignal("payload holds NUL (\\u0000), a lone surrogate, NaN or Infinity")
-    size = len(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
-    if size > MAX_PAYLOAD_BYTES:
-        raise MalformedSignal(f"payload is larger than {MAX_PAYLOAD_BYTES} bytes")
+    problem = unstorable(payload)
+    if problem is not None:
+        raise MalformedSignal(f"payload {problem}")
+    if serialized_size(payload) > MAX_DOCUMENT_BYTES:
+        raise MalformedSignal(f"payload is larger than {MAX_DOCUMENT_BYTES} bytes")
     return kwargs
-
-
-def _nests_deeper_than(value: Any, limit: int) -> bool:
-    """True when objects and arrays nest in `value` more than `limit` levels; no recursion."""
-    pending = [(value, 1)]
-    while pending:
-        item, depth = pending.pop()
-        if isinstance(item, dict | list):
-            if depth > limit:
-                return True
-            children = item.values() if isinstance(item, dict) else item
-            pending.extend((child, depth + 1) for child in children)
-    return False
-
-
-def _storable(value: Any) -> bool:
-    """False for what PostgreSQL text and jsonb cannot hold: U+0000, a lone surrogate, NaN."""
-    if isinstance(value, str):
-        return "\x00" not in value and _SURROGATE.search(value) is None
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, dict):
-        return all(_storable(key) and _storable(item) for key, item in value.items())
-    if isinstance(value, list):
-        return all(_storable(item) for item in value)
-    return True
 
 
 def _store(fields: dict[str, Any]) -> bool:

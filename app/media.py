@@ -17,27 +17,22 @@ from typing import Any
 import falcon
 
 from app.errors import PayloadTooLarge, UnsupportedMediaType, ValidationError
+from models.documents import MAX_DEPTH, unstorable
 
 #: Largest request body accepted (SPEC section 1).
 MAX_BODY_BYTES = 1024 * 1024
 
-#: Largest serialized run input, signal payload or state (SPEC section 1).
-MAX_DOCUMENT_BYTES = 256 * 1024
-
-#: Deepest nesting of arrays and objects a body may have. Deeper documents break Python's
-#: recursion (the parser's, and `copy.deepcopy` of a run's input in every worker) long before
-#: they reach PostgreSQL, so they are refused before parsing.
-MAX_JSON_DEPTH = 64
+#: Deepest nesting of arrays and objects a body may have (`models.documents`), checked on the
+#: text before it is parsed.
+MAX_JSON_DEPTH = MAX_DEPTH
 
 #: A JSON string literal (possessive: linear time on any text), and what is not a bracket.
 _STRING = re.compile(r'"[^"\\]*+(?:\\.[^"\\]*+)*+"')
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _NESTING = {"[": 1, "{": 1, "]": -1, "}": -1}
 
-#: A `\u` escape of a UTF-16 surrogate (a pair decodes to one character, a lone one stays),
-#: and a surrogate left in a decoded string.
+#: A `\u` escape of a UTF-16 surrogate (a pair decodes to one character, a lone one stays).
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 #: The largest magnitude a double holds: an integer beyond it reaches no worker intact (and
 #: its float, infinity, is not JSON).
@@ -95,7 +90,7 @@ def read_object(
         raise ValidationError(f"the body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
         raise ValidationError("the body must be a JSON object")
-    if ("\\u0000" in text or _SURROGATE_ESCAPE.search(text)) and _unstorable(body):
+    if ("\\u0000" in text or _SURROGATE_ESCAPE.search(text)) and unstorable(body):
         raise ValidationError(
             "the body must not contain NUL characters (\\u0000) or unpaired surrogates"
             " (\\ud800-\\udfff)"
@@ -112,11 +107,6 @@ def nests_deeper_than(text: str, limit: int) -> bool:
         return False
     brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
     return any(depth > limit for depth in itertools.accumulate(map(_NESTING.get, brackets)))
-
-
-def serialized_size(document: Any) -> int:
-    """Bytes of a document as compact UTF-8 JSON: what limits on input and state measure."""
-    return len(json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
 
 
 def _read(req: falcon.Request, max_bytes: int) -> bytes:
@@ -156,14 +146,3 @@ def _beyond(literal: str) -> str:
     """The message for `literal`, quoted whole when short, by its first digits when long."""
     shown = literal if len(literal) <= 20 else f"{literal[:12]}... ({len(literal)} characters)"
     return f"the body holds {shown}, a number beyond the range of a double"
-
-
-def _unstorable(value: Any) -> bool:
-    # PostgreSQL text and jsonb cannot hold U+0000, nor a lone surrogate (not valid UTF-8).
-    if isinstance(value, str):
-        return "\x00" in value or _SURROGATE.search(value) is not None
-    if isinstance(value, dict):
-        return any(_unstorable(k) or _unstorable(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_unstorable(v) for v in value)
-    return False

@@ -28,14 +28,17 @@ class _DatabaseClock:
     def now(self) -> datetime.datetime:
         return datetime.datetime.now(datetime.UTC).replace(tzinfo=None) + self.offset
 
-    def sync(self, force: bool = False) -> None:
+    def _due(self) -> bool:
+        synced = self._synced_at
+        return synced is None or time.monotonic() - synced > CLOCK_SYNC_INTERVAL
+
+    def sync(self) -> None:
         """Measure the offset on this thread's open connection, at most once an interval."""
+        if not self._due():
+            return  # the hot path: every request and message asks, without taking the lock
         with self._lock:
-            due = self._synced_at is None or time.monotonic() - self._synced_at > (
-                CLOCK_SYNC_INTERVAL
-            )
-            if not (due or force):
-                return
+            if not self._due():
+                return  # another thread measured meanwhile
             self._synced_at = time.monotonic()
         before = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
         database_now = db.execute_sql(_DATABASE_NOW).fetchone()[0]

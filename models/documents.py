@@ -29,7 +29,8 @@ def serialized_size(document: Any) -> int:
 
 
 def unstorable(document: Any) -> str | None:
-    """Why PostgreSQL's jsonb (or a worker) cannot keep `document`, or None when it can.
+    """Why PostgreSQL's jsonb (or a worker) cannot keep `document`, or None when it can: a
+    phrase that follows the document's name ("payload holds NUL...").
 
     Walks the document without recursion, so any depth is answered, not crashed on.
     """
@@ -38,25 +39,25 @@ def unstorable(document: Any) -> str | None:
         value, depth = pending.pop()
         if isinstance(value, str):
             if _UNSTORABLE_TEXT.search(value):
-                return "a string holds NUL (\\u0000) or a lone surrogate"
+                return "holds NUL (\\u0000) or a lone surrogate"
         elif isinstance(value, float):
             if not math.isfinite(value):
-                return f"{value} is not a JSON number"
+                return f"holds {value}, which is not a JSON number"
         elif isinstance(value, bool | int) or value is None:
             continue
         elif isinstance(value, dict | list | tuple):
             if depth >= MAX_DEPTH:
-                return f"arrays and objects nest more than {MAX_DEPTH} levels deep"
+                return f"nests more than {MAX_DEPTH} levels deep"
             if isinstance(value, dict):
                 for key in value:
                     if not isinstance(key, str):
-                        return f"an object key is {type(key).__name__}, not a string"
+                        return f"has an object key that is a {type(key).__name__}, not a string"
                 pending.extend((key, depth + 1) for key in value)
                 pending.extend((item, depth + 1) for item in value.values())
             else:
                 pending.extend((item, depth + 1) for item in value)
         else:
-            return f"a {type(value).__name__} is not a JSON value"
+            return f"holds a {type(value).__name__}, which is not a JSON value"
     return None
 
 

@@ -16,7 +16,7 @@ from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from app.factory import create_app
 from models import statuses
 from models.base import utcnow
-from models.runs import RunEvent, StepRun, WorkflowRun
+from models.runs import RunEvent, StepRun, WorkflowRun, events_of
 from models.signals import Signal
 from tests import run_states
 from tests.api_support import TIMESTAMP, assert_error, take_commands
@@ -33,7 +33,7 @@ def _post(client, auth, run_id: str, operation: str, **kwargs):
 
 
 def _events(run_id: str) -> list[RunEvent]:
-    return list(RunEvent.select().where(RunEvent.run == run_id).order_by(RunEvent.id))
+    return events_of(run_id)
 
 
 def _steps(run_id: str) -> list[StepRun]:

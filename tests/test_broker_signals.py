@@ -23,7 +23,7 @@ import actors
 from actors import topology
 from app import cli
 from models import statuses
-from models.runs import RunEvent, StepRun, WorkflowRun
+from models.runs import RunEvent, StepRun, WorkflowRun, events_of
 from models.signals import Signal
 from tests.api_support import wait_until
 from tests.conftest import TEST_BROKER_URL, TEST_VHOST
@@ -127,9 +127,7 @@ def settled(queue_name: str = "signals") -> bool:
 
 
 def events(run_id: str) -> list[str]:
-    return [
-        e.event_type for e in RunEvent.select().where(RunEvent.run == run_id).order_by(RunEvent.id)
-    ]
+    return [e.event_type for e in events_of(run_id)]
 
 
 def signals_of(run_id: str) -> list[Signal]:

@@ -9,16 +9,14 @@ import pytest
 from actors import driver
 from app.definition_rules import MAX_DURATION_MS
 from models import statuses
-from models.runs import RunEvent, StepRun, WorkflowRun
+from models.runs import RunEvent, StepRun, WorkflowRun, events_of
 from models.signals import Signal
 from tests.support import create_run as create
 from tests.support import wait_for_run
 
 
 def events(run_id):
-    return [
-        e.event_type for e in RunEvent.select().where(RunEvent.run == run_id).order_by(RunEvent.id)
-    ]
+    return [e.event_type for e in events_of(run_id)]
 
 
 def steps_of(run_id):

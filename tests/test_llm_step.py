@@ -11,7 +11,8 @@ from actors.llm import guardrails
 from actors.llm.answers import AnswerNotJson, parse_json
 from models import statuses
 from models.llm_calls import LlmCall
-from models.runs import RunEvent, StepRun
+from models.runs import StepRun
+from models.runs import events_of as run_events
 from tests.llm_servers import (
     ANTHROPIC,
     ANTHROPIC_KEY,
@@ -60,7 +61,7 @@ def calls_of(run_id):
 
 
 def events_of(run_id, *types):
-    query = RunEvent.select().where(RunEvent.run == run_id).order_by(RunEvent.id)
+    query = run_events(run_id)
     return [e for e in query if not types or e.event_type in types]
 
 

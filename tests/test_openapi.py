@@ -22,11 +22,12 @@ from actors.llm import guardrails
 from app import definition_rules
 from app.auth import Access
 from app.factory import create_app
-from app.media import MAX_BODY_BYTES, MAX_DOCUMENT_BYTES
+from app.media import MAX_BODY_BYTES
 from app.openapi import OPENAPI_PATH, build_document
 from app.openapi.schemas import id_of
 from app.openapi.steps import STEP_SCHEMA_NAMES
 from models.base import utcnow
+from models.documents import MAX_DOCUMENT_BYTES
 from models.ids import new_id
 from models.llm_calls import LlmCall
 from models.runs import StepRun

@@ -29,7 +29,7 @@ from models import statuses
 from models.base import utcnow
 from models.config import settings
 from models.db import db
-from models.runs import RunEvent, StepRun, WorkflowRun
+from models.runs import RunEvent, StepRun, WorkflowRun, events_of
 from models.signals import Signal
 from tests.api_support import wait_until
 from tests.conftest import TEST_BROKER_URL, TEST_DATABASE_URL
@@ -42,7 +42,7 @@ SHORT_REDRIVE_MS = 300
 
 
 def events(run_id: str) -> list[RunEvent]:
-    return list(RunEvent.select().where(RunEvent.run == run_id).order_by(RunEvent.id))
+    return events_of(run_id)
 
 
 def event_types(run_id: str) -> list[str]:

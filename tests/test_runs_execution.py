@@ -9,7 +9,7 @@ import pytest
 import actors
 from actors import driver
 from models import statuses
-from models.runs import RunEvent, StepRun, WorkflowRun
+from models.runs import StepRun, WorkflowRun, events_of
 from models.transitions import RunChange
 from tests.support import make_definition, make_run, wait_for_run
 
@@ -18,10 +18,6 @@ ADD_THREE = [
     {"type": "task", "name": "second", "handler": "add", "config": {"amount": 10}},
     {"type": "task", "name": "third", "handler": "echo", "config": {"done": True}},
 ]
-
-
-def events_of(run_id: str) -> list[RunEvent]:
-    return list(RunEvent.select().where(RunEvent.run == run_id).order_by(RunEvent.id))
 
 
 def step_runs_of(run_id: str) -> list[StepRun]:

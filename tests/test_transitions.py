@@ -9,7 +9,7 @@ import pytest
 from models import statuses
 from models.db import db
 from models.errors import IllegalTransition, RunConflict
-from models.runs import RunEvent, StepRun, WorkflowRun
+from models.runs import RunEvent, StepRun, WorkflowRun, events_of
 from models.transitions import RunChange
 from tests.support import make_definition, make_run
 
@@ -58,7 +58,7 @@ def test_version_counts_events_and_timestamps_are_stamped(run):
     change.commit()
 
     stored = WorkflowRun.get_by_id(run.id)
-    events = list(RunEvent.select().where(RunEvent.run == run.id).order_by(RunEvent.id))
+    events = events_of(run.id)
     assert stored.version == len(events) == 4
     assert [e.event_type for e in events] == [
         "WORKFLOW_STARTED",

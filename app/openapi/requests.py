@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.media import MAX_DOCUMENT_BYTES
 from app.openapi.schemas import OBJECT, id_of, record, ref, text
 from app.resources.workspaces import SLUG
 from models.approvals import APPROVED, EDITED, REJECTED
+from models.documents import MAX_DOCUMENT_BYTES
 from models.webhooks import EVENT_NAMES
 
 

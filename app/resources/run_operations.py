@@ -12,9 +12,10 @@ import falcon
 from app import serializers
 from app.commands import publish_step
 from app.errors import PayloadTooLarge
-from app.media import MAX_DOCUMENT_BYTES, read_object, serialized_size
+from app.media import read_object
 from app.run_creation import find_run
 from app.validation import Fields, Problems
+from models.documents import MAX_DOCUMENT_BYTES, serialized_size
 from models.operations import cancel_run, resume_run, retry_run
 from models.signals import Signal
 

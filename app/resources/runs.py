@@ -11,11 +11,12 @@ import falcon
 from app import serializers
 from app.commands import publish_start
 from app.errors import PayloadTooLarge
-from app.media import MAX_DOCUMENT_BYTES, read_object, serialized_size
+from app.media import read_object
 from app.pagination import Page, paginate
 from app.run_creation import create_run, find_definition, find_run, select_runs
 from app.validation import Fields, Problems
 from models import statuses
+from models.documents import MAX_DOCUMENT_BYTES, serialized_size
 from models.ids import is_id
 from models.runs import RunEvent, StepRun, WorkflowRun
 
