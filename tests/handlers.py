@@ -188,11 +188,15 @@ PROBED: list[tuple[str, int]] = []
 
 @task_handler("probe")
 def probe(ctx, config):
-    """Records its call, then does what `config.mode` says: return `config.value`, return an
-    odd value (`config.kind`), raise (`config.kind`), or sleep `config.seconds`."""
+    """Records its call (in `PROBED`, and in the file `config.log` when given), then does what
+    `config.mode` says: return `config.value`, return an odd value (`config.kind`), raise
+    (`config.kind`), or sleep `config.seconds`."""
     import time
 
     PROBED.append((ctx.step_run_id, ctx.attempt))
+    if "log" in config:  # across processes: a worker in a subprocess
+        with open(config["log"], "a") as log:
+            log.write(f"{ctx.step_run_id} {ctx.attempt}\n")
     mode = config.get("mode", "return")
     if mode == "odd":
         return ODD_RESULTS[config["kind"]]()
@@ -203,3 +207,22 @@ def probe(ctx, config):
         while time.monotonic() < deadline:
             time.sleep(0.01)
     return {"probed": config.get("value")}
+
+
+@task_handler("crash_once")
+def crash_once(ctx, config):
+    """Kills its whole worker (SIGKILL to the process group) the first time an attempt runs,
+    leaving `<config.dir>/<step run id>-<attempt>` behind; the attempt run again returns.
+    Every call is logged to `<config.dir>/calls`."""
+    import os
+    import signal
+    from pathlib import Path
+
+    folder = Path(config["dir"])
+    with open(folder / "calls", "a") as log:
+        log.write(f"{ctx.step_run_id} {ctx.attempt}\n")
+    crashed = folder / f"{ctx.step_run_id}-{ctx.attempt}"
+    if not crashed.exists():
+        crashed.touch()
+        os.killpg(os.getpgrp(), signal.SIGKILL)
+    return {"survived": ctx.attempt}
