@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from actors import driver
 from models import statuses
-from models.documents import unstorable
+from models.documents import MAX_DOCUMENT_BYTES, serialized_size, unstorable
 from models.invariants import assert_invariants
 from models.runs import WorkflowRun
 from tests.handlers import ODD_RESULTS, PROBED, RAISED
@@ -126,13 +126,39 @@ def definitions(draw) -> list[dict]:
 
 signals = st.lists(
     st.tuples(
-        st.sampled_from(["rest", "broker", "broker_twice"]),
+        # "foreign": a broker signal naming the run under another workspace (dead-lettered).
+        st.sampled_from(["rest", "broker", "broker_twice", "foreign"]),
         st.sampled_from(SIGNAL_TYPES),
         st.floats(0, 0.5),
     ),
     max_size=3,
 )
-run_input = st.fixed_dictionaries({"n": st.integers(-3, 3), "v": json_values})
+
+
+def _nested(depth: int) -> list:
+    value: list = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+#: Input values at and past the limits: nesting (in the body, the input object is level 2)
+#: and size.
+edge_values = st.sampled_from(
+    [_nested(62), _nested(63), "x" * 200_000, "x" * (300 * 1024), "漢" * 90_000]
+)
+run_input = st.fixed_dictionaries(
+    {"n": st.integers(-3, 3), "v": json_values}, optional={"edge": edge_values}
+)
+
+
+def input_refusal(document: dict) -> tuple[int, str] | None:
+    """The status and code the API answers an input with, when it refuses it."""
+    if unstorable({"input": document}) is not None:  # NUL, lone surrogates, a body too deep
+        return 400, "VALIDATION_ERROR"
+    if serialized_size(document) > MAX_DOCUMENT_BYTES:
+        return 413, "PAYLOAD_TOO_LARGE"
+    return None
 
 
 @settings(settings.get_profile(PROFILE))
@@ -146,6 +172,7 @@ def test_generated_runs_end_where_they_should_once(
         headers=auth,
         json={"name": "generated", "version": str(time.monotonic_ns()), "steps": steps},
     )
+    other_workspace = "ws_" + "0" * 26  # no such workspace: the message is dead-lettered
     if unstorable(steps) is not None:
         # NUL characters and lone surrogates are refused at the edge, with the envelope.
         assert created.status_code == 400, created.json
@@ -159,9 +186,9 @@ def test_generated_runs_end_where_they_should_once(
             headers=auth,
             json={"definitionId": created.json["data"]["id"], "input": run_input_value},
         )
-        if unstorable(run_input_value) is not None:
-            assert response.status_code == 400, response.json
-            assert response.json["error"]["code"] == "VALIDATION_ERROR"
+        refusal = input_refusal(run_input_value)
+        if refusal is not None:
+            assert (response.status_code, response.json["error"]["code"]) == refusal
             continue
         assert response.status_code == 201, response.json
         run_ids.append(response.json["data"]["id"])
@@ -177,6 +204,8 @@ def test_generated_runs_end_where_they_should_once(
                     headers=auth,
                     json={"signalType": signal_type, "payload": {"via": "rest"}},
                 )
+            elif how == "foreign":
+                publish(signal(run_id, signal_type, {"via": how}, workspaceId=other_workspace))
             else:
                 message = signal(run_id, signal_type, {"via": how})
                 for _ in range(2 if how == "broker_twice" else 1):
@@ -196,3 +225,4 @@ def test_generated_runs_end_where_they_should_once(
         run = WorkflowRun.get_by_id(run_id)
         if run.status == statuses.FAILED:
             assert run.error["code"] and run.error["message"]
+        assert run.state.get("via") != "foreign"  # another workspace's signal never lands
