@@ -7,7 +7,6 @@ beyond a double's range) and returns it as a JSON object.
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import re
@@ -17,7 +16,7 @@ from typing import Any
 import falcon
 
 from app.errors import PayloadTooLarge, UnsupportedMediaType, ValidationError
-from models.documents import MAX_DEPTH, unstorable
+from models.documents import MAX_DEPTH, nests_deeper_than, unstorable
 
 #: Largest request body accepted (SPEC section 1).
 MAX_BODY_BYTES = 1024 * 1024
@@ -25,11 +24,6 @@ MAX_BODY_BYTES = 1024 * 1024
 #: Deepest nesting of arrays and objects a body may have (`models.documents`), checked on the
 #: text before it is parsed.
 MAX_JSON_DEPTH = MAX_DEPTH
-
-#: A JSON string literal (possessive: linear time on any text), and what is not a bracket.
-_STRING = re.compile(r'"[^"\\]*+(?:\\.[^"\\]*+)*+"')
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
-_NESTING = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 #: A `\u` escape of a UTF-16 surrogate (a pair decodes to one character, a lone one stays).
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
@@ -96,17 +90,6 @@ def read_object(
             " (\\ud800-\\udfff)"
         )
     return body
-
-
-def nests_deeper_than(text: str, limit: int) -> bool:
-    """True when the JSON `text` nests arrays and objects more than `limit` levels deep.
-
-    Counts brackets outside string literals, without parsing: linear, no recursion.
-    """
-    if text.count("[") + text.count("{") <= limit:
-        return False
-    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
-    return any(depth > limit for depth in itertools.accumulate(map(_NESTING.get, brackets)))
 
 
 def _read(req: falcon.Request, max_bytes: int) -> bytes:

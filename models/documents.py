@@ -7,6 +7,7 @@ infinities, U+0000, lone surrogates) or Python cannot copy without deep recursio
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -21,6 +22,10 @@ MAX_DEPTH = 64
 MAX_MESSAGE_CHARS = 2000
 
 _UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
+#: A JSON string literal (possessive: linear time on any text), and what is not a bracket.
+_STRING = re.compile(r'"[^"\\]*+(?:\\.[^"\\]*+)*+"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_NESTING = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 
 def serialized_size(document: Any) -> int:
@@ -65,3 +70,14 @@ def storable_text(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     """`text` as PostgreSQL can keep it: NUL and lone surrogates replaced, at most `limit`."""
     cleaned = _UNSTORABLE_TEXT.sub("\ufffd", text)
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+
+
+def nests_deeper_than(text: str, limit: int) -> bool:
+    """True when the JSON `text` nests arrays and objects more than `limit` levels deep.
+
+    Counts brackets outside string literals, without parsing: linear, no recursion.
+    """
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    return any(depth > limit for depth in itertools.accumulate(map(_NESTING.get, brackets)))

@@ -256,3 +256,33 @@ def test_templates_cannot_multiply_memory(client, auth, worker):
     )
     run = failed_with(run_id, "TEMPLATE_TOO_LARGE")
     assert run.error["details"] == {"limit": 256 * 1024}
+
+
+def test_an_llm_json_answer_nested_1000_deep_fails_the_attempt(client, auth, worker, monkeypatch):
+    from models.llm_calls import LlmCall
+    from tests.llm_servers import OPENAI, FakeProvider, point_at, text
+
+    with FakeProvider(OPENAI) as server:
+        point_at(monkeypatch, openai=server)
+        server.script(text("[" * 1000 + "]" * 1000))
+        run_id = create_run(
+            client,
+            auth,
+            [
+                {
+                    "type": "llm",
+                    "name": "ask",
+                    "model": "gpt-4o",
+                    "responseFormat": "json",
+                    "messages": [{"role": "user", "content": "Answer in JSON"}],
+                    "retry": ONCE,
+                }
+            ],
+        )
+        run = wait_for_run(run_id)
+    assert run.status == statuses.FAILED, run.error
+    assert run.error["code"] == "LLM_INVALID_JSON", run.error
+    assert run.state == {}
+    # The call was made and paid for: it is recorded all the same.
+    assert LlmCall.select().where(LlmCall.run == run_id).count() == 1
+    assert_invariants([run_id])

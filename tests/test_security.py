@@ -22,10 +22,11 @@ import pytest
 
 import app.auth
 from app.factory import create_app
-from app.media import MAX_BODY_BYTES, MAX_JSON_DEPTH, nests_deeper_than
+from app.media import MAX_BODY_BYTES, MAX_JSON_DEPTH
 from app.resources.runs import Runs
 from models import TABLES
 from models.db import db
+from models.documents import nests_deeper_than
 from models.keys import hash_key
 from tests.api_support import api_routes, assert_error, create_definition
 
