@@ -12,7 +12,7 @@ import time
 
 import jsonschema
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from actors.llm import patterns
@@ -319,6 +319,9 @@ def test_re2_finds_what_python_re_finds(pattern, text):
     instance=st.dictionaries(TEXTS, st.one_of(st.integers(), TEXTS), max_size=4),
 )
 def test_the_re2_validator_agrees_with_jsonschema(pattern, instance):
+    # Stock jsonschema skips an empty patternProperties key when it looks for additional
+    # properties (`if patterns and re.search(...)`): the oracle is wrong there, see below.
+    assume(pattern != "")
     schema = {
         "type": "object",
         "properties": {"name": {"type": "string", "pattern": pattern}},
@@ -331,3 +334,13 @@ def test_the_re2_validator_agrees_with_jsonschema(pattern, instance):
     assert sorted(e.message for e in ours.iter_errors(instance)) == sorted(
         e.message for e in theirs.iter_errors(instance)
     )
+
+
+def test_an_empty_pattern_property_matches_every_key():
+    # The empty regular expression matches every string, so no key is additional.
+    schema = {"patternProperties": {"": {"type": "integer"}}, "additionalProperties": False}
+    validator = patterns.validator(schema)
+    assert list(validator.iter_errors({"": 1, "any": 2})) == []
+    assert [e.message for e in validator.iter_errors({"any": "x"})] == [
+        "'x' is not of type 'integer'"
+    ]
