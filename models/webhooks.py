@@ -9,7 +9,6 @@ key, which is only ever checked against its digest.
 
 from __future__ import annotations
 
-import datetime
 import json
 import secrets
 from collections.abc import Callable, Iterable
@@ -17,7 +16,7 @@ from typing import Any
 
 import peewee
 
-from models.base import BaseModel, utcnow
+from models.base import BaseModel, iso_utc, utcnow
 from models.db import db
 from models.errors import StevoraError
 from models.ids import new_id
@@ -189,7 +188,7 @@ def _delivery(
     body = {
         "id": delivery_id,
         "type": name,
-        "createdAt": _timestamp(event["created_at"]),
+        "createdAt": iso_utc(event["created_at"]),
         "data": data,
     }
     return {
@@ -203,8 +202,3 @@ def _delivery(
         "next_attempt_at": event["created_at"],
         "created_at": event["created_at"],
     }
-
-
-def _timestamp(value: datetime.datetime) -> str:
-    """The wire format of `app.serializers.timestamp` (naive UTC in, `...123Z` out)."""
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -455,3 +456,10 @@ def test_a_condition_that_does_not_parse_is_refused_at_creation(client, auth):
     assert created.status_code == 400
     fields = created.json["error"]["details"]["fields"]
     assert fields[0]["field"] == "steps[0].expression"
+
+
+def test_a_finished_wait_records_its_due_time_in_the_wire_format(client, auth, worker):
+    run_id = create(client, auth, [{"type": "wait", "name": "nap", "durationMs": 0}])
+    assert wait_for_run(run_id).status == statuses.COMPLETED
+    (nap,) = StepRun.select().where(StepRun.run == run_id)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", nap.output["until"])

@@ -10,6 +10,7 @@ import datetime
 
 from actors.steps.context import StepContext
 from actors.steps.outcomes import Completed, Outcome, Waiting, signal_taken
+from models.base import iso_utc
 
 
 def run_wait(step: dict, ctx: StepContext) -> Outcome:
@@ -17,7 +18,7 @@ def run_wait(step: dict, ctx: StepContext) -> Outcome:
         return signal_taken(ctx.signal)
     until = _until(step, ctx)
     if ctx.now >= until:
-        return Completed(output={"until": until.isoformat() + "Z"})
+        return Completed(output={"until": iso_utc(until)})
     return Waiting("wait", until=until, signal_type=step.get("signalType"))
 
 
