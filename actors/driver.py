@@ -28,15 +28,15 @@ from actors.steps import (
     Outcome,
     StepContext,
     Waiting,
+    type_of,
 )
 from actors.steps.outcomes import LlmCall
-from actors.steps.retry import policy_of
 from actors.steps.timeout import STEP_TIME_LIMIT_MS
 from models import statuses
 from models.approvals import ApprovalRequest, request_for
 from models.base import iso_utc, utcnow
 from models.config import settings
-from models.definitions import awaited_signal, definition_steps
+from models.definitions import definition_steps
 from models.errors import RunConflict
 from models.ids import new_id
 from models.llm_calls import LlmCall as LlmCallRow
@@ -141,7 +141,7 @@ def drive(run: WorkflowRun, step_run: StepRun, steps: tuple[dict, ...], hand_off
 
 def _attempt(run: WorkflowRun, step_run: StepRun, step: dict) -> Outcome:
     """Run one attempt, its lease renewed meanwhile; whatever it raises is its outcome."""
-    bound = step.get("timeoutMs") if step["type"] == "task" else None
+    bound = type_of(step).attempt_bound(step)
     renew_until = time.monotonic() + ((bound or STEP_TIME_LIMIT_MS) + LEASE_GRACE_MS) / 1000
     with leases.heartbeat.holding(run, renew_until):
         try:
@@ -325,7 +325,7 @@ def _record_failure(
     change: RunChange, run: WorkflowRun, step_run: StepRun, step: dict, outcome: Failed
 ) -> None:
     error = outcome.as_error()
-    policy = policy_of(step)
+    policy = type_of(step).retry_policy(step)
     retry = outcome.retryable and step_run.attempt < policy.max_attempts
     if outcome.updates:
         change.update(state={**run.state, **outcome.updates})
@@ -442,7 +442,8 @@ def _consume(signal: Signal, step_run: StepRun) -> None:
 
 
 def _context(run: WorkflowRun, step_run: StepRun, step: dict) -> StepContext:
-    signal_type = awaited_signal(step)
+    kind = type_of(step)
+    signal_type = kind.awaited_signal(step)
     return StepContext(
         run_id=run.id,
         workspace_id=run.workspace_id,
@@ -454,7 +455,7 @@ def _context(run: WorkflowRun, step_run: StepRun, step: dict) -> StepContext:
         started_at=step_run.started_at,
         now=utcnow(),
         signal=pending_signal(run.id, signal_type, step_run.id) if signal_type else None,
-        approval=request_for(step_run) if step["type"] == "approval" else None,
+        approval=request_for(step_run) if kind.decided_by_approval else None,
     )
 
 

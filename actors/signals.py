@@ -19,11 +19,12 @@ import dramatiq
 from actors import driver
 from actors.message_log import brief
 from actors.runs import RETRY_OPTIONS, hand_off, redelivered, take_over
+from actors.steps import awaited_signal
 from actors.steps.timeout import STEP_TIME_LIMIT_MS
 from models import statuses
 from models.base import utcnow
 from models.db import db
-from models.definitions import awaited_signal, definition_steps
+from models.definitions import definition_steps
 from models.documents import MAX_DOCUMENT_BYTES, serialized_size, unstorable
 from models.errors import StevoraError
 from models.ids import is_id, new_id

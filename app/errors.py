@@ -13,7 +13,7 @@ import falcon
 import peewee
 from playhouse.pool import MaxConnectionsExceeded
 
-from models.errors import IllegalTransition, RunConflict
+from models.errors import IllegalTransition, InvalidFields, RunConflict
 from models.keys import SlugTaken
 from models.operations import NotAllowed
 from models.webhooks import TooManyWebhooks
@@ -130,6 +130,10 @@ def _conflict(req: falcon.Request, resp: falcon.Response, ex: Exception, params)
     raise Conflict(str(ex)) from ex
 
 
+def _invalid_fields(req: falcon.Request, resp: falcon.Response, ex: Exception, params):
+    raise ValidationError(str(ex), ex.fields) from ex
+
+
 def _unexpected(req: falcon.Request, resp: falcon.Response, ex: Exception, params):
     logger.exception("unhandled error on %s %s", req.method, req.path)
     raise InternalError("an internal error occurred") from ex
@@ -145,4 +149,5 @@ def register_error_handlers(app: falcon.App) -> None:
     app.add_error_handler(
         (RunConflict, IllegalTransition, NotAllowed, SlugTaken, TooManyWebhooks), _conflict
     )
+    app.add_error_handler(InvalidFields, _invalid_fields)
     app.set_error_serializer(serialize_error)

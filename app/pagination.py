@@ -11,7 +11,7 @@ from typing import Any
 import falcon
 import peewee
 
-from app.validation import Problems
+from models.validation import Problems
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100

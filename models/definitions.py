@@ -26,10 +26,3 @@ class WorkflowDefinition(BaseModel):
 def definition_steps(definition_id: str) -> tuple[dict, ...]:
     """The steps of a definition; definitions are immutable, so caching them is safe."""
     return tuple(WorkflowDefinition.get_by_id(definition_id).steps)
-
-
-def awaited_signal(step: dict) -> str | None:
-    """The signal type a step can be resumed with: an external event's, or a wait's early wake."""
-    if step["type"] in ("external_event", "wait"):
-        return step.get("signalType")
-    return None

@@ -17,3 +17,11 @@ class IllegalTransition(StevoraError):
         self.kind = kind
         self.current = current
         self.target = target
+
+
+class InvalidFields(StevoraError):
+    """A document (a request, a definition) has bad fields: each `{field, message}`, in order."""
+
+    def __init__(self, message: str, fields: list[dict[str, str]]) -> None:
+        super().__init__(message)
+        self.fields = fields

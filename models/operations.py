@@ -7,13 +7,14 @@ makes a worker go on (`actors.execute_step`), after the commit.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from typing import Any
 
 from models import statuses
 from models.approvals import DECISIONS, EDITED, ApprovalRequest
 from models.base import utcnow
 from models.config import settings
-from models.definitions import awaited_signal, definition_steps
+from models.definitions import definition_steps
 from models.errors import RunConflict, StevoraError
 from models.ids import new_id
 from models.runs import StepRun, WorkflowRun, run_by_id, step_run_by_id
@@ -54,8 +55,15 @@ def cancel_run(run_id: str) -> WorkflowRun:
     raise RunConflict(f"run {run_id} kept changing; try again")
 
 
-def resume_run(run: WorkflowRun, signal_type: str, payload: dict[str, Any]) -> StepRun:
+def resume_run(
+    run: WorkflowRun,
+    signal_type: str,
+    payload: dict[str, Any],
+    awaited_signal: Callable[[dict], str | None],
+) -> StepRun:
     """Deliver a REST signal to a run WAITING for that signal type: the run is RUNNING again.
+
+    `awaited_signal` tells the signal type a step waits for (its step type knows).
 
     Two resumes at once: one commits, the other raises `RunConflict`, and its signal is not
     kept. The step consumes the signal when a worker runs it (`execute_step`).

@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from app.definition_rules import MAX_DURATION_MS
+from actors.steps.fields import MAX_DURATION_MS
 from models.definitions import WorkflowDefinition
 from tests.api_support import TIMESTAMP, assert_error, create_definition, definition_body, task_step
 

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from actors import driver
-from app.definition_rules import MAX_DURATION_MS
+from actors.steps.fields import MAX_DURATION_MS
 from models import statuses
 from models.runs import RunEvent, StepRun, WorkflowRun, events_of
 from models.signals import Signal

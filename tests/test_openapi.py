@@ -19,13 +19,14 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from actors.llm import guardrails
-from app import definition_rules
+from actors.steps import step_types
+from actors.steps.retry import RETRY_POLICY
+from actors.steps.step_type import COMMON_FIELDS
 from app.auth import Access
 from app.factory import create_app
 from app.media import MAX_BODY_BYTES
 from app.openapi import OPENAPI_PATH, build_document
 from app.openapi.schemas import id_of
-from app.openapi.steps import STEP_SCHEMA_NAMES
 from models.base import utcnow
 from models.documents import MAX_DOCUMENT_BYTES
 from models.ids import new_id
@@ -136,17 +137,25 @@ def test_each_path_parameter_is_an_id_of_its_type_and_may_be_404():
                 assert "404" in operation["responses"], (method, path)
 
 
-def test_each_step_type_allows_exactly_the_fields_the_definition_rules_accept():
-    assert set(STEP_SCHEMA_NAMES) == set(definition_rules.STEP_TYPES)
-    for kind, name in STEP_SCHEMA_NAMES.items():
-        allowed = definition_rules.COMMON_FIELDS | definition_rules.TYPE_FIELDS[kind]
-        assert set(SCHEMAS[name]["properties"]) == allowed, kind
-    assert set(SCHEMAS["RetryPolicy"]["properties"]) == definition_rules.RETRY_FIELDS
-    kinds = SCHEMAS["LlmStep"]["properties"]["guardrails"]["items"]["oneOf"]
-    for schema in kinds:
+def test_every_step_type_has_its_schema_with_exactly_its_fields():
+    kinds = step_types()
+    assert [ref["$ref"].rsplit("/", 1)[1] for ref in SCHEMAS["Step"]["oneOf"]] == [
+        kind.schema_name for kind in kinds
+    ]
+    for kind in kinds:
+        allowed = {"type", *COMMON_FIELDS, *kind.fields}
+        assert set(SCHEMAS[kind.schema_name]["properties"]) == allowed, kind.name
+    assert set(SCHEMAS["RetryPolicy"]["properties"]) == set(RETRY_POLICY.fields)
+
+
+def test_each_guardrail_schema_allows_exactly_the_fields_the_worker_builds():
+    listed = SCHEMAS["LlmStep"]["properties"]["guardrails"]["oneOf"][0]["items"]["oneOf"]
+    for schema in listed:
         kind = schema["properties"]["type"]["const"]
-        allowed = guardrails.COMMON_FIELDS | guardrails._FIELDS[kind]
+        allowed = guardrails.COMMON_FIELDS | guardrails.TYPE_FIELDS[kind]
         assert set(schema["properties"]) == allowed, kind
+    post_check = SCHEMAS["GuardrailConfig"]["properties"]["postChecks"]["items"]
+    assert post_check["properties"]["type"]["enum"] == list(guardrails.TYPE_FIELDS)
 
 
 def test_the_document_is_valid_openapi_3_1():

@@ -10,6 +10,10 @@
 
 Each has `onFailure`: `warn`, `block` (the default) or `retry_with_feedback` (ask again with
 the reasons, at most `maxRetries` times, default 2 and at most 5, then block).
+
+A step writes them as that list, or as Stevora's `GuardrailConfig`: `{postChecks: [{type,
+config?}], onFailure = "warn"}`, one action for every check and each check's fields in its
+`config`. `as_checks` turns either into the list.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ SCHEMA = "schema_validation"
 WARN, BLOCK, RETRY = "warn", "block", "retry_with_feedback"
 ON_FAILURE = (WARN, BLOCK, RETRY)
 DEFAULT_ON_FAILURE = BLOCK
+#: The action of a `GuardrailConfig` that names none, as Stevora's.
+DEFAULT_CONFIG_ON_FAILURE = WARN
 DEFAULT_MAX_RETRIES = 2
 #: Most times one guardrail may send the model back (SPEC section 5, Limits): each is paid for.
 MAX_RETRIES = 5
@@ -86,13 +92,26 @@ def build(configs: list[dict[str, Any]], output_schema: dict | None) -> list[Gua
     return built
 
 
+def as_checks(guardrails: list[dict[str, Any]] | dict[str, Any] | None) -> list[dict[str, Any]]:
+    """A step's guardrails as the list of checks, each with its own fields and `onFailure`."""
+    if guardrails is None:
+        return []
+    if isinstance(guardrails, list):
+        return guardrails
+    on_failure = guardrails.get("onFailure", DEFAULT_CONFIG_ON_FAILURE)
+    return [
+        {**(check.get("config") or {}), "type": check.get("type"), "onFailure": on_failure}
+        for check in guardrails.get("postChecks", [])
+    ]
+
+
 def build_one(index: int, config: dict[str, Any], output_schema: dict | None) -> Guardrail:
     """One guardrail from its config; `GuardrailConfigError` says what is wrong with it."""
     kind = config.get("type")
     factory = _FACTORIES.get(kind)
     if factory is None:
         raise GuardrailConfigError(f"unknown type {kind!r}")
-    unknown = sorted(set(config) - COMMON_FIELDS - _FIELDS[kind])
+    unknown = sorted(set(config) - COMMON_FIELDS - TYPE_FIELDS[kind])
     if unknown:
         raise GuardrailConfigError(f"unknown field {unknown[0]!r} for {kind}")
     on_failure = config.get("onFailure", DEFAULT_ON_FAILURE)
@@ -208,7 +227,7 @@ def _is_number(value: Any) -> bool:
 
 #: Fields every guardrail may have, and those of each type.
 COMMON_FIELDS = frozenset({"type", "onFailure", "maxRetries"})
-_FIELDS: dict[str, frozenset[str]] = {
+TYPE_FIELDS: dict[str, frozenset[str]] = {
     SCHEMA: frozenset({"schema"}),
     "content_safety": frozenset({"blockedTerms", "blockedPatterns"}),
     "confidence_threshold": frozenset({"field", "threshold"}),

@@ -7,6 +7,7 @@ schema all become an error result the model reads, so it can try another way. On
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -15,7 +16,7 @@ from typing import Any
 
 from actors.llm import patterns
 from actors.llm.conversation import ToolCall
-from actors.registry import LlmTool, NonRetryableError
+from actors.registry import LlmTool, NonRetryableError, get_tool
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,30 @@ class ToolResult:
     content: str
     #: What the event log shows: `{id, name, arguments, result | error, durationMs}`.
     trace: dict[str, Any]
+
+
+def offered_tools(items: list[str | dict[str, Any]]) -> dict[str, LlmTool]:
+    """The tools a step offers, by name: registered tools, each as the step describes it.
+
+    An item is a registered tool's name, or Stevora's `LlmToolDef` `{name, description,
+    parameters}`, whose description and parameters are what the model sees and what its
+    arguments are checked against.
+
+    Raises:
+      UnknownTool: an item names no registered tool.
+    """
+    offered = {}
+    for item in items:
+        if isinstance(item, str):
+            offered[item] = get_tool(item)
+            continue
+        tool = get_tool(item["name"])
+        offered[tool.name] = dataclasses.replace(
+            tool,
+            description=item.get("description", tool.description),
+            parameters=item.get("parameters", tool.parameters),
+        )
+    return offered
 
 
 def call_tool(call: ToolCall, offered: dict[str, LlmTool], ctx: Any) -> ToolResult:

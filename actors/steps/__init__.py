@@ -1,38 +1,53 @@
-"""One module per step type; `run_step` picks the one a step's `type` names."""
+"""Step types, one module each, and `run_step`, which runs a step by the type it names.
+
+Every module of this package that registers a type is imported here, so a built-in type is one
+file: `actors/steps/<type>.py`, ending in `register(StepType(...))`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+import pkgutil
 
-from actors.steps.approval import run_approval
-from actors.steps.condition import run_condition
 from actors.steps.context import StepContext
-from actors.steps.external_event import run_external_event
-from actors.steps.llm import run_llm
 from actors.steps.outcomes import AwaitingApproval, Completed, Failed, Outcome, Waiting
-from actors.steps.task import run_task
-from actors.steps.wait import run_wait
+from actors.steps.step_type import StepType
+from actors.steps.types import UnknownStepType, register, step_type, step_types
 
-_RUNNERS: dict[str, Callable[[dict, StepContext], Outcome]] = {
-    "task": run_task,
-    "wait": run_wait,
-    "condition": run_condition,
-    "external_event": run_external_event,
-    "approval": run_approval,
-    "llm": run_llm,
-}
+
+def _import_step_modules() -> None:
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+
+
+_import_step_modules()
+
+
+def type_of(step: dict) -> StepType:
+    """The type of a stored step. A type this process lacks (a worker older than the API that
+    stored it) is one whose steps fail with STEP_TYPE_UNSUPPORTED."""
+    try:
+        return step_type(step["type"])
+    except UnknownStepType:
+        return StepType(name=step["type"], description="", fields={}, run=_unsupported)
+
+
+def awaited_signal(step: dict) -> str | None:
+    """The signal type a stored step can be resumed with, if any."""
+    return type_of(step).awaited_signal(step)
 
 
 def run_step(step: dict, ctx: StepContext) -> Outcome:
     """Run one step of a definition in the given context."""
-    runner = _RUNNERS.get(step["type"])
-    if runner is None:
-        return Failed(
-            "STEP_TYPE_UNSUPPORTED",
-            f"step type {step['type']!r} is not supported by this worker",
-            retryable=False,
-        )
-    return runner(step, ctx)
+    return type_of(step).run(step, ctx)
+
+
+def _unsupported(step: dict, ctx: StepContext) -> Outcome:
+    return Failed(
+        "STEP_TYPE_UNSUPPORTED",
+        f"step type {step['type']!r} is not supported by this worker",
+        retryable=False,
+    )
 
 
 __all__ = [
@@ -41,6 +56,13 @@ __all__ = [
     "Failed",
     "Outcome",
     "StepContext",
+    "StepType",
+    "UnknownStepType",
     "Waiting",
+    "awaited_signal",
+    "register",
     "run_step",
+    "step_type",
+    "step_types",
+    "type_of",
 ]

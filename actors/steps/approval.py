@@ -10,9 +10,11 @@ from __future__ import annotations
 import copy
 
 from actors.steps.context import StepContext
+from actors.steps.fields import Choice, Text
 from actors.steps.outcomes import AwaitingApproval, Completed, Failed, Outcome
 from actors.steps.templates import TemplateError, render
-from models.approvals import EDITED, REJECTED
+from actors.steps.types import StepType, register
+from models.approvals import EDITED, REJECTED, ApprovalRequest
 from models.base import iso_utc
 
 
@@ -58,3 +60,23 @@ def run_approval(step: dict, ctx: StepContext) -> Outcome:
             updates=updates,
         )
     return Completed(updates=updates, output=record)
+
+
+APPROVAL = register(
+    StepType(
+        name="approval",
+        description="PAUSED until a person approves, edits or rejects `state[contentKey]`.",
+        fields={
+            "contentKey": Text(
+                max_length=ApprovalRequest.content_key.max_length,
+                description="The state member to approve.",
+            ),
+            "prompt": Text(required=False, min_length=0),
+            "onReject": Choice(required=False, choices=("fail", "continue"), default="fail"),
+        },
+        run=run_approval,
+        # A person's decision is not retried by itself: a rejection stands.
+        default_attempts=1,
+        decided_by_approval=True,
+    )
+)

@@ -7,7 +7,10 @@ got here. Past `timeoutMs` the step fails with SIGNAL_TIMEOUT, and the retry pol
 from __future__ import annotations
 
 from actors.steps.context import StepContext
+from actors.steps.fields import Text
 from actors.steps.outcomes import Failed, Outcome, Waiting, signal_taken
+from actors.steps.types import StepType, register
+from models.signals import Signal
 
 
 def run_external_event(step: dict, ctx: StepContext) -> Outcome:
@@ -21,3 +24,14 @@ def run_external_event(step: dict, ctx: StepContext) -> Outcome:
             {"signalType": step["signalType"], "timeoutMs": step["timeoutMs"]},
         )
     return Waiting("signal", until=deadline, signal_type=step["signalType"])
+
+
+EXTERNAL_EVENT = register(
+    StepType(
+        name="external_event",
+        description="WAITING until a signal of `signalType` arrives (REST resume or broker).",
+        fields={"signalType": Text(max_length=Signal.signal_type.max_length)},
+        run=run_external_event,
+        awaited_signal=lambda step: step["signalType"],
+    )
+)

@@ -20,15 +20,20 @@ from actors.llm.answers import AnswerNotJson, parse_json
 from actors.llm.calls import CallLog, CallRefused, ModelsExhausted
 from actors.llm.conversation import Prompt, Reply, assistant_turn, tool_result
 from actors.llm.errors import ProviderNotConfigured
+from actors.llm.fields import Guardrails, JsonSchema, Messages, Tools
 from actors.llm.pricing import PriceTableError, price_table
 from actors.llm.providers import provider_for
-from actors.llm.tools import ToolAborted, call_tool
-from actors.registry import LlmTool, UnknownTool, get_tool
+from actors.llm.tools import ToolAborted, call_tool, offered_tools
+from actors.registry import LlmTool, UnknownTool
 from actors.steps.context import StepContext
+from actors.steps.fields import Choice, Integer, Names, Number, Text
 from actors.steps.outcomes import Completed, Failed, Outcome
+from actors.steps.step_type import MAX_STEP_NAME
 from actors.steps.templates import Budget, TemplateError, render
 from actors.steps.timeout import STEP_TIME_LIMIT_MS
+from actors.steps.types import StepType, register
 from models import config
+from models.llm_calls import LlmCall
 
 DEFAULT_MAX_TOOL_ROUNDS = 10
 
@@ -106,7 +111,7 @@ def _prompt(step: dict, ctx: StepContext) -> Prompt:
 
 def _tools(step: dict) -> dict[str, LlmTool]:
     try:
-        return {name: get_tool(name) for name in step.get("tools") or ()}
+        return offered_tools(step.get("tools") or [])
     except UnknownTool as exc:
         raise StepFailure(
             "LLM_TOOL_NOT_FOUND",
@@ -117,7 +122,7 @@ def _tools(step: dict) -> dict[str, LlmTool]:
 
 def _guardrails(step: dict) -> list[checks.Guardrail]:
     try:
-        return checks.build(step.get("guardrails") or [], step.get("outputSchema"))
+        return checks.build(checks.as_checks(step.get("guardrails")), step.get("outputSchema"))
     except checks.GuardrailConfigError as exc:
         raise StepFailure("LLM_GUARDRAIL_INVALID", str(exc)) from None
 
@@ -279,3 +284,41 @@ def _with_calls(failed: Failed, log: CallLog) -> Failed:
 def _text(value: Any) -> str:
     """A rendered template as message text: JSON for anything that is not a string."""
     return value if isinstance(value, str) else json.dumps(value)
+
+
+#: Longest model name: llm_call.model, which records each call.
+MAX_MODEL = LlmCall.model.max_length
+
+LLM = register(
+    StepType(
+        name="llm",
+        description="Asks a model, runs the tools it calls, checks its answer; the answer goes "
+        "to `state[outputKey]`.",
+        fields={
+            "model": Text(max_length=MAX_MODEL),
+            "fallbackModels": Names(
+                required=False,
+                max_length=MAX_MODEL,
+                description="Models tried in turn when the model fails.",
+            ),
+            "systemPrompt": Text(required=False, min_length=0),
+            "messages": Messages(),
+            "temperature": Number(required=False, minimum=0, maximum=2),
+            "maxTokens": Integer(required=False, minimum=1),
+            "responseFormat": Choice(required=False, choices=("text", "json"), default="text"),
+            "outputSchema": JsonSchema(required=False, description="A JSON Schema for the answer."),
+            "tools": Tools(
+                required=False,
+                description="Registered LLM tools the model may call: names or LlmToolDef.",
+            ),
+            "maxToolRounds": Integer(
+                required=False, minimum=1, maximum=100, default=DEFAULT_MAX_TOOL_ROUNDS
+            ),
+            "guardrails": Guardrails(required=False),
+            "outputKey": Text(
+                required=False, max_length=MAX_STEP_NAME, description="Default: the name."
+            ),
+        },
+        run=run_llm,
+    )
+)

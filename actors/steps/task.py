@@ -6,11 +6,14 @@ import logging
 
 from dramatiq.middleware import TimeLimitExceeded
 
-from actors.registry import NonRetryableError, UnknownHandler, get_handler
+from actors.registry import NonRetryableError, UnknownHandler, get_handler, is_registered
 from actors.steps.context import StepContext
+from actors.steps.fields import Definition, Object, Text
 from actors.steps.outcomes import Completed, Failed, Outcome
 from actors.steps.templates import TemplateError, render
 from actors.steps.timeout import STEP_TIME_LIMIT_MS, StepTimeout, time_bound
+from actors.steps.types import StepType, register
+from models.validation import Fields
 
 logger = logging.getLogger(__name__)
 
@@ -60,3 +63,28 @@ def run_task(step: dict, ctx: StepContext) -> Outcome:
         )
     # Whether the run can store it is judged for every step type alike (`actors.attempts`).
     return Completed(updates=result)
+
+
+class Handler(Text):
+    """The name of a task handler registered in this process."""
+
+    def check(self, step: Fields, name: str, definition: Definition) -> str | None:
+        handler = super().check(step, name, definition)
+        if handler is not None and not is_registered(handler):
+            step.add(name, f"no task handler is registered as {handler!r}")
+            return None
+        return handler
+
+
+TASK = register(
+    StepType(
+        name="task",
+        description="Calls the Python function registered as `handler` with the step's config.",
+        fields={
+            "handler": Handler(description="A registered task handler's name."),
+            "config": Object(required=False, description="Templates in strings are rendered."),
+        },
+        run=run_task,
+        attempt_bound=lambda step: step.get("timeoutMs"),
+    )
+)

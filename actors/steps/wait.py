@@ -9,8 +9,12 @@ from __future__ import annotations
 import datetime
 
 from actors.steps.context import StepContext
+from actors.steps.fields import MAX_DURATION_MS, Definition, Integer, Text, Timestamp
 from actors.steps.outcomes import Completed, Outcome, Waiting, signal_taken
+from actors.steps.types import StepType, register
 from models.base import iso_utc
+from models.signals import Signal
+from models.validation import Fields
 
 
 def run_wait(step: dict, ctx: StepContext) -> Outcome:
@@ -27,3 +31,39 @@ def _until(step: dict, ctx: StepContext) -> datetime.datetime:
         return ctx.elapsed(step["durationMs"])
     moment = datetime.datetime.fromisoformat(step["untilTimestamp"])
     return moment.astimezone(datetime.UTC).replace(tzinfo=None)
+
+
+def _one_moment(step: Fields, definition: Definition) -> None:
+    has_duration, has_until = "durationMs" in step.obj, "untilTimestamp" in step.obj
+    if not has_duration and not has_until:
+        step.add("durationMs", "durationMs or untilTimestamp is required")
+    elif has_duration and has_until:
+        step.add("untilTimestamp", "give durationMs or untilTimestamp, not both")
+
+
+WAIT = register(
+    StepType(
+        name="wait",
+        description="WAITING until `durationMs` has passed or `untilTimestamp` has come.",
+        fields={
+            "durationMs": Integer(required=False, minimum=0, maximum=MAX_DURATION_MS),
+            "untilTimestamp": Timestamp(
+                required=False, description="With a timezone, and in years 1-9999 once in UTC."
+            ),
+            "signalType": Text(
+                required=False,
+                max_length=Signal.signal_type.max_length,
+                description="A resume with it ends the wait.",
+            ),
+        },
+        run=run_wait,
+        check=_one_moment,
+        schema_rules={
+            "oneOf": [
+                {"required": ["durationMs"], "not": {"required": ["untilTimestamp"]}},
+                {"required": ["untilTimestamp"], "not": {"required": ["durationMs"]}},
+            ]
+        },
+        awaited_signal=lambda step: step.get("signalType"),
+    )
+)

@@ -8,9 +8,9 @@ from app import serializers
 from app.lookup import find_in_workspace
 from app.media import read_object
 from app.pagination import Page, paginate
-from app.validation import Fields, Problems
 from models.base import utcnow
 from models.keys import issue_key
+from models.validation import Fields, Problems
 from models.workspaces import ApiKey
 
 

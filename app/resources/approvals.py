@@ -13,12 +13,12 @@ from app.errors import PayloadTooLarge
 from app.lookup import find_in_workspace
 from app.media import read_object
 from app.pagination import Page, paginate
-from app.validation import MISSING, Fields, Problems
 from models import statuses
 from models.approvals import DECISIONS, EDITED, ApprovalRequest
 from models.documents import MAX_DOCUMENT_BYTES, serialized_size
 from models.operations import decide_approval
 from models.runs import StepRun, WorkflowRun
+from models.validation import MISSING, Fields, Problems
 
 DECIDE_FIELDS = ("decision", "editedContent", "decidedBy")
 

@@ -13,9 +13,9 @@ from peewee import fn
 
 from app import serializers
 from app.run_creation import find_run
-from app.validation import Problems
 from models.base import utcnow
 from models.llm_calls import LlmCall
+from models.validation import Problems
 
 #: A summary without `from` covers this many days before `to`.
 DEFAULT_SUMMARY_DAYS = 30

@@ -11,10 +11,10 @@ from app.errors import Conflict
 from app.lookup import find_in_workspace
 from app.media import read_object
 from app.pagination import Page, paginate
-from app.validation import Problems
 from models.db import db
 from models.definitions import WorkflowDefinition
 from models.ids import new_id
+from models.validation import Problems
 
 
 class Definitions:

@@ -9,15 +9,16 @@ from __future__ import annotations
 import dramatiq
 import falcon
 
+from actors.steps import awaited_signal
 from app import serializers
 from app.commands import publish_step
 from app.errors import PayloadTooLarge
 from app.media import read_object
 from app.run_creation import find_run
-from app.validation import Fields, Problems
 from models.documents import MAX_DOCUMENT_BYTES, serialized_size
 from models.operations import cancel_run, resume_run, retry_run
 from models.signals import Signal
+from models.validation import Fields, Problems
 
 RESUME_FIELDS = ("signalType", "payload")
 #: Longest signal type: the width of the column a signal is stored in.
@@ -49,7 +50,7 @@ class RunOperations:
         if serialized_size(payload) > MAX_DOCUMENT_BYTES:
             raise PayloadTooLarge(f"payload must be at most {MAX_DOCUMENT_BYTES} bytes as JSON")
         run = find_run(req.context.workspace, run_id)
-        step_run = resume_run(run, signal_type, payload)
+        step_run = resume_run(run, signal_type, payload, awaited_signal)
         publish_step(self.broker, step_run)
         resp.media = {"success": True, "data": serializers.run(run)}
 

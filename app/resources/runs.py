@@ -14,11 +14,11 @@ from app.errors import PayloadTooLarge
 from app.media import read_object
 from app.pagination import Page, paginate
 from app.run_creation import create_run, find_definition, find_run, select_runs
-from app.validation import Fields, Problems
 from models import statuses
 from models.documents import MAX_DOCUMENT_BYTES, serialized_size
 from models.ids import is_id
 from models.runs import RunEvent, StepRun, WorkflowRun
+from models.validation import Fields, Problems
 
 CREATE_FIELDS = ("definitionId", "input", "idempotencyKey")
 #: Step runs a run's page shows at most: the latest ones (SPEC section 4).

@@ -17,7 +17,7 @@ from app import serializers
 from app.lookup import find_in_workspace
 from app.media import read_object
 from app.pagination import Page, paginate
-from app.validation import Fields, Problems
+from models.validation import Fields, Problems
 from models.webhooks import (
     EVENT_NAMES,
     Webhook,

@@ -9,8 +9,8 @@ import falcon
 from app import serializers
 from app.auth import Access
 from app.media import read_object
-from app.validation import Fields, Problems
 from models.keys import create_workspace
+from models.validation import Fields, Problems
 
 SLUG = re.compile(r"[a-z0-9-]+")
 

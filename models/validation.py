@@ -1,8 +1,9 @@
-"""Field checks that collect every problem of a request before answering 400 once.
+"""Field checks that collect every problem of a document before it is refused once.
 
-`Problems` gathers `{field, message}` pairs. `Fields` checks the members of one JSON object
-(or query string); each check returns the value when it is good and `None` (with a problem
-noted) when it is not or when it is absent and optional, so callers go on and find the rest.
+`Problems` gathers `{field, message}` pairs. `Fields` checks the members of one JSON object (a
+request body, a query string, a step of a definition); each check returns the value when it is
+good and `None` (with a problem noted) when it is not or absent and optional, so callers go on
+and find the rest.
 """
 
 from __future__ import annotations
@@ -11,14 +12,14 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from app.errors import ValidationError
+from models.errors import InvalidFields
 
 #: A member that was not given; distinct from a JSON null, which is a wrong type.
 MISSING: Any = object()
 
 
 class Problems:
-    """The bad fields of one request, in the order they were found."""
+    """The bad fields of one document, in the order they were found."""
 
     def __init__(self) -> None:
         self.fields: list[dict[str, str]] = []
@@ -28,7 +29,7 @@ class Problems:
 
     def raise_if_any(self, message: str = "the request is invalid") -> None:
         if self.fields:
-            raise ValidationError(message, self.fields)
+            raise InvalidFields(message, self.fields)
 
 
 def is_int(value: Any) -> bool:

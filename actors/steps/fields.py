@@ -1,0 +1,234 @@
+"""The fields a step type declares: each checks a definition's value and states its JSON Schema.
+
+One declaration serves the API's validation of a definition and the OpenAPI document, so the two
+cannot disagree. A check notes its problems in `Fields` and returns the value when it is good.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from models.validation import Fields
+
+#: Longest `timeoutMs`, `durationMs` or `retry.backoffMs`: 100 years. A worker adds it to the
+#: current time, which must stay a datetime (before year 10000).
+MAX_DURATION_MS = 100 * 365 * 24 * 60 * 60 * 1000
+
+
+@dataclass(frozen=True)
+class Definition:
+    """What a step's checks may ask of the definition around it."""
+
+    step_names: frozenset[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Field:
+    """A member of a step: whether it must be there, what it is for, and its check."""
+
+    required: bool = True
+    description: str | None = None
+
+    def check(self, step: Fields, name: str, definition: Definition) -> Any:
+        """Note in `step` what is wrong with member `name`; return its value when it is good."""
+        raise NotImplementedError
+
+    def schema(self) -> dict[str, Any]:
+        """The JSON Schema of the member, without its description."""
+        raise NotImplementedError
+
+    def components(self) -> dict[str, dict[str, Any]]:
+        """The OpenAPI component schemas its schema refers to, by name."""
+        return {}
+
+    def documented(self) -> dict[str, Any]:
+        schema = self.schema()
+        return {**schema, "description": self.description} if self.description else schema
+
+
+@dataclass(frozen=True, kw_only=True)
+class Text(Field):
+    min_length: int = 1
+    max_length: int | None = None
+
+    def check(self, step: Fields, name: str, definition: Definition) -> str | None:
+        return step.string(
+            name, min_length=self.min_length, max_length=self.max_length, required=self.required
+        )
+
+    def schema(self) -> dict[str, Any]:
+        schema: dict[str, Any] = {"type": "string", "minLength": self.min_length}
+        if self.max_length is not None:
+            schema["maxLength"] = self.max_length
+        return schema
+
+
+@dataclass(frozen=True, kw_only=True)
+class Integer(Field):
+    minimum: int | None = None
+    maximum: int | None = None
+    default: int | None = None
+
+    def check(self, step: Fields, name: str, definition: Definition) -> int | None:
+        return step.integer(
+            name, minimum=self.minimum, maximum=self.maximum, required=self.required
+        )
+
+    def schema(self) -> dict[str, Any]:
+        return _bounded({"type": "integer"}, self.minimum, self.maximum, self.default)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Number(Field):
+    minimum: float | None = None
+    maximum: float | None = None
+    default: float | None = None
+
+    def check(self, step: Fields, name: str, definition: Definition) -> float | None:
+        return step.number(name, minimum=self.minimum, maximum=self.maximum, required=self.required)
+
+    def schema(self) -> dict[str, Any]:
+        return _bounded({"type": "number"}, self.minimum, self.maximum, self.default)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Choice(Field):
+    choices: tuple[str, ...] = ()
+    default: str | None = None
+
+    def check(self, step: Fields, name: str, definition: Definition) -> str | None:
+        return step.choice(name, self.choices, required=self.required)
+
+    def schema(self) -> dict[str, Any]:
+        schema: dict[str, Any] = {"enum": list(self.choices)}
+        if self.default is not None:
+            schema["default"] = self.default
+        return schema
+
+
+@dataclass(frozen=True, kw_only=True)
+class Object(Field):
+    """Any JSON object."""
+
+    def check(self, step: Fields, name: str, definition: Definition) -> dict | None:
+        return step.object(name, required=self.required)
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "object"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Names(Field):
+    """A list of non-empty strings, each at most `max_length` characters."""
+
+    max_length: int | None = None
+
+    def check(self, step: Fields, name: str, definition: Definition) -> list[str] | None:
+        if name not in step.obj:
+            if self.required:
+                step.add(name, "is required")
+            return None
+        value = step.obj[name]
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            step.add(name, "must be a list of non-empty strings")
+            return None
+        limit = self.max_length
+        too_long = [i for i, v in enumerate(value) if limit is not None and len(v) > limit]
+        for index in too_long:
+            step.add(f"{name}[{index}]", f"must be at most {limit} characters")
+        return None if too_long else value
+
+    def schema(self) -> dict[str, Any]:
+        item: dict[str, Any] = {"type": "string", "minLength": 1}
+        if self.max_length is not None:
+            item["maxLength"] = self.max_length
+        return {"type": "array", "items": item}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Timestamp(Field):
+    """An ISO-8601 moment with a timezone, in years 1-9999 once in UTC."""
+
+    def check(self, step: Fields, name: str, definition: Definition) -> str | None:
+        if name not in step.obj:
+            if self.required:
+                step.add(name, "is required")
+            return None
+        value = step.obj[name]
+        if not _is_timestamp(value):
+            step.add(
+                name, "must be an ISO-8601 timestamp with a timezone, e.g. 2026-11-28T21:40:32Z"
+            )
+            return None
+        return value
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "format": "date-time"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Record(Field):
+    """A closed object of its own fields, named `component` in the OpenAPI document."""
+
+    component: str = ""
+    fields: Mapping[str, Field] = field(default_factory=dict)
+
+    def check(self, step: Fields, name: str, definition: Definition) -> dict | None:
+        value = step.object(name, required=self.required)
+        if value is None:
+            return None
+        members = Fields(step.problems, value, step.path(f"{name}."))
+        count = len(step.problems.fields)
+        members.only(self.fields)
+        for member, kind in self.fields.items():
+            kind.check(members, member, definition)
+        return value if len(step.problems.fields) == count else None
+
+    def schema(self) -> dict[str, Any]:
+        return {"$ref": f"#/components/schemas/{self.component}"}
+
+    def components(self) -> dict[str, dict[str, Any]]:
+        own = record(
+            {name: kind.documented() for name, kind in self.fields.items()},
+            optional=[name for name, kind in self.fields.items() if not kind.required],
+        )
+        nested = [kind.components() for kind in self.fields.values()]
+        return {self.component: own, **{k: v for c in nested for k, v in c.items()}}
+
+
+def record(properties: Mapping[str, Any], optional: Any = ()) -> dict[str, Any]:
+    """A closed object's schema: these members and no others, all required but `optional`."""
+    optional = frozenset(optional)
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": dict(properties),
+        "required": [name for name in properties if name not in optional],
+    }
+
+
+def _bounded(schema: dict[str, Any], minimum: Any, maximum: Any, default: Any) -> dict[str, Any]:
+    if minimum is not None:
+        schema["minimum"] = minimum
+    if maximum is not None:
+        schema["maximum"] = maximum
+    if default is not None:
+        schema["default"] = default
+    return schema
+
+
+def _is_timestamp(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        parsed = datetime.datetime.fromisoformat(value)
+        if parsed.tzinfo is None:
+            return False
+        # A step compares it in UTC, and 0001-01-01T00:00+01:00 has no UTC datetime.
+        parsed.astimezone(datetime.UTC)
+    except (ValueError, OverflowError):
+        return False
+    return True
