@@ -155,9 +155,11 @@ class Guardrails(Field):
             if not isinstance(post_checks, list):
                 config.add("postChecks", "must be a list of {type, config}")
             elif on_failure is not None or "onFailure" not in value:
-                for index, guardrail in enumerate(checks.as_checks(value)):
+                action = on_failure or checks.DEFAULT_CONFIG_ON_FAILURE
+                for index, post_check in enumerate(post_checks):
                     at = f"postChecks[{index}]"
-                    if _post_check_shape(config, at, post_checks[index]):
+                    if _post_check_shape(config, at, post_check):
+                        guardrail = checks.listed(post_check, action)
                         _build(config, at, index, guardrail, output_schema)
         else:
             step.add(name, "must be a list of checks or an object {postChecks, onFailure}")

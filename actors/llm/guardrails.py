@@ -99,10 +99,12 @@ def as_checks(guardrails: list[dict[str, Any]] | dict[str, Any] | None) -> list[
     if isinstance(guardrails, list):
         return guardrails
     on_failure = guardrails.get("onFailure", DEFAULT_CONFIG_ON_FAILURE)
-    return [
-        {**(check.get("config") or {}), "type": check.get("type"), "onFailure": on_failure}
-        for check in guardrails.get("postChecks", [])
-    ]
+    return [listed(check, on_failure) for check in guardrails["postChecks"]]
+
+
+def listed(post_check: dict[str, Any], on_failure: str) -> dict[str, Any]:
+    """A `GuardrailConfig`'s check `{type, config?}` as a check of the list form."""
+    return {**(post_check.get("config") or {}), "type": post_check["type"], "onFailure": on_failure}
 
 
 def build_one(index: int, config: dict[str, Any], output_schema: dict | None) -> Guardrail:

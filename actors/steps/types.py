@@ -21,6 +21,11 @@ def register(step_type: StepType) -> StepType:
     return step_type
 
 
+def unregister(name: str) -> None:
+    """Forget the type called `name` (a test's own type, once the test is over)."""
+    _types.pop(name, None)
+
+
 def step_type(name: str) -> StepType:
     try:
         return _types[name]
