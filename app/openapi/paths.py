@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.openapi.builders import OBJECT, id_of, ref, text
 from app.openapi.errors import ERROR_RESPONSES, EVERY, KEYED, STORED
-from app.openapi.schemas import OBJECT, id_of, page_of, ref, success, text
+from app.openapi.schemas.envelopes import page_of, success
 from app.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from app.resources.costs import DEFAULT_SUMMARY_DAYS
 from models import statuses
