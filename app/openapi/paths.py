@@ -12,50 +12,10 @@ from typing import Any
 
 from app.openapi.builders import OBJECT, id_of, ref, text
 from app.openapi.errors import ERROR_RESPONSES, EVERY, KEYED, STORED
+from app.openapi.parameters import PAGE, PAGE_SIZE, RUN_ID, path_id, query
 from app.openapi.schemas.envelopes import page_of, success
-from app.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from app.resources.costs import DEFAULT_SUMMARY_DAYS
 from models import statuses
-
-_PAGE = {"$ref": "#/components/parameters/page"}
-_PAGE_SIZE = {"$ref": "#/components/parameters/pageSize"}
-
-
-def parameters() -> dict[str, dict[str, Any]]:
-    """The reusable parameters: `page` and `pageSize`."""
-    return {
-        "page": {
-            "name": "page",
-            "in": "query",
-            "description": "The page, from 1.",
-            "schema": {"type": "integer", "minimum": 1, "maximum": 999_999_999, "default": 1},
-        },
-        "pageSize": {
-            "name": "pageSize",
-            "in": "query",
-            "description": "Items per page.",
-            "schema": {
-                "type": "integer",
-                "minimum": 1,
-                "maximum": MAX_PAGE_SIZE,
-                "default": DEFAULT_PAGE_SIZE,
-            },
-        },
-    }
-
-
-def _id(name: str, prefix: str, noun: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "path",
-        "required": True,
-        "description": f"The {noun}'s id; a malformed one is 404.",
-        "schema": id_of(prefix),
-    }
-
-
-def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"name": name, "in": "query", "description": description, "schema": schema}
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -100,9 +60,8 @@ def _operation(
 
 
 def paths() -> dict[str, dict[str, Any]]:
-    run_id = _id("run_id", "wfrun", "workflow run")
-    request_id = _id("request_id", "apr", "approval request")
-    webhook_id = _id("webhook_id", "wh", "webhook")
+    request_id = path_id("request_id", "apr", "approval request")
+    webhook_id = path_id("webhook_id", "wh", "webhook")
     return {
         "/health": {
             "get": _operation(
@@ -162,7 +121,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "API keys",
                 {200: _json(_page("ApiKey"), "A page of keys.")},
                 (400, *KEYED),
-                parameters=(_PAGE, _PAGE_SIZE),
+                parameters=(PAGE, PAGE_SIZE),
             ),
         },
         "/v1/api-keys/{key_id}": {
@@ -172,7 +131,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "API keys",
                 {200: _json(_one("ApiKey"), "The key record, revokedAt set.")},
                 (404, *KEYED),
-                parameters=(_id("key_id", "key", "API key"),),
+                parameters=(path_id("key_id", "key", "API key"),),
             )
         },
         "/v1/workflow-definitions": {
@@ -191,9 +150,9 @@ def paths() -> dict[str, dict[str, Any]]:
                 {200: _json(_page("WorkflowDefinition"), "A page of definitions.")},
                 (400, *KEYED),
                 parameters=(
-                    _PAGE,
-                    _PAGE_SIZE,
-                    _query(
+                    PAGE,
+                    PAGE_SIZE,
+                    query(
                         "name",
                         {**text(1, 200), "pattern": "^[^\\u0000]*$"},
                         "Only definitions of this exact name (no NUL: PostgreSQL cannot hold it).",
@@ -208,7 +167,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "Workflow definitions",
                 {200: _json(_one("WorkflowDefinition"), "The definition.")},
                 (404, *KEYED),
-                parameters=(_id("definition_id", "wfdef", "workflow definition"),),
+                parameters=(path_id("definition_id", "wfdef", "workflow definition"),),
             )
         },
         "/v1/workflow-runs": {
@@ -230,10 +189,10 @@ def paths() -> dict[str, dict[str, Any]]:
                 {200: _json(_page("WorkflowRun"), "A page of runs.")},
                 (400, *KEYED),
                 parameters=(
-                    _PAGE,
-                    _PAGE_SIZE,
-                    _query("status", {"enum": list(statuses.RUN_STATUSES)}, "Only this status."),
-                    _query("definitionId", id_of("wfdef"), "Only runs of this definition."),
+                    PAGE,
+                    PAGE_SIZE,
+                    query("status", {"enum": list(statuses.RUN_STATUSES)}, "Only this status."),
+                    query("definitionId", id_of("wfdef"), "Only runs of this definition."),
                 ),
             ),
         },
@@ -244,7 +203,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "Workflow runs",
                 {200: _json(_one("WorkflowRunWithSteps"), "The run.")},
                 (404, *KEYED),
-                parameters=(run_id,),
+                parameters=(RUN_ID,),
             )
         },
         "/v1/workflow-runs/{run_id}/events": {
@@ -254,7 +213,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "Workflow runs",
                 {200: _json(_page("RunEvent"), "A page of events.")},
                 (400, 404, *KEYED),
-                parameters=(run_id, _PAGE, _PAGE_SIZE),
+                parameters=(RUN_ID, PAGE, PAGE_SIZE),
             )
         },
         "/v1/workflow-runs/{run_id}/cost": {
@@ -264,7 +223,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "Costs",
                 {200: _json(_one("RunCost"), "The run's costs.")},
                 (404, *KEYED),
-                parameters=(run_id,),
+                parameters=(RUN_ID,),
             )
         },
         "/v1/workflow-runs/{run_id}/cancel": {
@@ -274,7 +233,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "Workflow runs",
                 {200: _json(_one("WorkflowRun"), "The run, CANCELLED.")},
                 (400, 404, 409, *KEYED),
-                parameters=(run_id,),
+                parameters=(RUN_ID,),
                 body="NoFields",
                 body_required=False,
             )
@@ -286,7 +245,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "Workflow runs",
                 {200: _json(_one("WorkflowRun"), "The run, RUNNING.")},
                 (400, 404, 409, *KEYED),
-                parameters=(run_id,),
+                parameters=(RUN_ID,),
                 body="ResumeWorkflowRun",
             )
         },
@@ -297,7 +256,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "Workflow runs",
                 {200: _json(_one("WorkflowRun"), "The run, RUNNING.")},
                 (400, 404, 409, *KEYED),
-                parameters=(run_id,),
+                parameters=(RUN_ID,),
                 body="NoFields",
                 body_required=False,
             )
@@ -310,12 +269,12 @@ def paths() -> dict[str, dict[str, Any]]:
                 {200: _json(_one("CostSummary"), "The summary.")},
                 (400, *KEYED),
                 parameters=(
-                    _query(
+                    query(
                         "from",
                         _moment(),
                         f"Default: {DEFAULT_SUMMARY_DAYS} days before `to`. Must be before `to`.",
                     ),
-                    _query("to", _moment(), "Default: now. A date includes that whole day."),
+                    query("to", _moment(), "Default: now. A date includes that whole day."),
                 ),
             )
         },
@@ -327,9 +286,9 @@ def paths() -> dict[str, dict[str, Any]]:
                 {200: _json(_page("ApprovalRequest"), "A page of approval requests.")},
                 (400, *KEYED),
                 parameters=(
-                    _PAGE,
-                    _PAGE_SIZE,
-                    _query(
+                    PAGE,
+                    PAGE_SIZE,
+                    query(
                         "pending",
                         {"type": "boolean"},
                         "true: undecided, the run still paused there; false: decided.",
@@ -374,7 +333,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "Webhooks",
                 {200: _json(_page("Webhook"), "A page of webhooks.")},
                 (400, *KEYED),
-                parameters=(_PAGE, _PAGE_SIZE),
+                parameters=(PAGE, PAGE_SIZE),
             ),
         },
         "/v1/webhooks/{webhook_id}": {
@@ -402,7 +361,7 @@ def paths() -> dict[str, dict[str, Any]]:
                 "Webhooks",
                 {200: _json(_page("WebhookDelivery"), "A page of deliveries.")},
                 (400, 404, *KEYED),
-                parameters=(webhook_id, _PAGE, _PAGE_SIZE),
+                parameters=(webhook_id, PAGE, PAGE_SIZE),
             )
         },
     }
