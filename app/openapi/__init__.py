@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from app.openapi.errors import responses
-from app.openapi.paths import parameters, paths
+from app.openapi.parameters import parameters
+from app.openapi.paths import paths
 from app.openapi.requests import request_schemas
 from app.openapi.schemas import resource_schemas
 from app.openapi.steps import step_schemas

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.openapi.schemas import OBJECT, id_of, record, ref, text
+from app.openapi.builders import OBJECT, id_of, record, ref, text
 from app.resources.workspaces import SLUG
 from models.approvals import APPROVED, EDITED, REJECTED
 from models.documents import MAX_DOCUMENT_BYTES

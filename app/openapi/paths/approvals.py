@@ -1,0 +1,55 @@
+"""The paths of approval requests: listing, reading and deciding them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.openapi.errors import KEYED
+from app.openapi.parameters import PAGE, PAGE_SIZE, path_id, query
+from app.openapi.paths.operation import json_answer, one, operation, page
+
+
+def path_items() -> dict[str, dict[str, Any]]:
+    """Listing, reading and deciding approval requests."""
+    request_id = path_id("request_id", "apr", "approval request")
+    return {
+        "/v1/approval-requests": {
+            "get": operation(
+                "listApprovalRequests",
+                "The workspace's approval requests, newest first.",
+                "Approvals",
+                {200: json_answer(page("ApprovalRequest"), "A page of approval requests.")},
+                (400, *KEYED),
+                parameters=(
+                    PAGE,
+                    PAGE_SIZE,
+                    query(
+                        "pending",
+                        {"type": "boolean"},
+                        "true: undecided, the run still paused there; false: decided.",
+                    ),
+                ),
+            )
+        },
+        "/v1/approval-requests/{request_id}": {
+            "get": operation(
+                "getApprovalRequest",
+                "One approval request.",
+                "Approvals",
+                {200: json_answer(one("ApprovalRequest"), "The approval request.")},
+                (404, *KEYED),
+                parameters=(request_id,),
+            )
+        },
+        "/v1/approval-requests/{request_id}/decide": {
+            "post": operation(
+                "decideApprovalRequest",
+                "Decide; 409 when decided already or the run moved on.",
+                "Approvals",
+                {200: json_answer(one("ApprovalRequest"), "The approval request, decided.")},
+                (400, 404, 409, *KEYED),
+                parameters=(request_id,),
+                body="Decision",
+            )
+        },
+    }

@@ -1,0 +1,31 @@
+"""The schema of an approval request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.openapi.builders import ANY, TIMESTAMP, id_of, nullable, record, text
+from models.approvals import DECISIONS
+
+
+def component_schemas() -> dict[str, dict[str, Any]]:
+    """`ApprovalRequest`."""
+    return {
+        "ApprovalRequest": record(
+            {
+                "id": id_of("apr"),
+                "workflowRunId": id_of("wfrun"),
+                "stepRunId": id_of("srun"),
+                "stepName": text(1, 100),
+                "contentKey": text(),
+                "content": {"description": "A snapshot of state[contentKey] when the step asked."},
+                "prompt": nullable({"type": "string"}),
+                "decision": nullable({"enum": list(DECISIONS)}),
+                "decidedBy": nullable(text(1, 200)),
+                "decidedAt": nullable(TIMESTAMP),
+                "editedContent": ANY,
+                "expiresAt": nullable(TIMESTAMP),
+                "createdAt": TIMESTAMP,
+            }
+        ),
+    }
