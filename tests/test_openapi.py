@@ -26,7 +26,7 @@ from app.auth import Access
 from app.factory import create_app
 from app.media import MAX_BODY_BYTES
 from app.openapi import OPENAPI_PATH, build_document
-from app.openapi.schemas import id_of
+from app.openapi.builders import id_of
 from models.base import utcnow
 from models.documents import MAX_DOCUMENT_BYTES
 from models.ids import new_id

@@ -11,15 +11,12 @@ from typing import Any
 
 from actors.llm import guardrails as checks
 from actors.registry import TOOL_NAME, is_tool
-from actors.steps.fields import Definition, Field, record
+from actors.steps.fields import Definition, Field
+from models.json_schema import record, ref
 from models.validation import Fields
 
 MESSAGE_ROLES = ("system", "user", "assistant")
 GUARDRAIL_TYPES = tuple(checks.TYPE_FIELDS)
-
-
-def _component(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,7 +107,7 @@ class Tools(Field):
     def schema(self) -> dict[str, Any]:
         return {
             "type": "array",
-            "items": {"oneOf": [{"type": "string", "minLength": 1}, _component("LlmToolDef")]},
+            "items": {"oneOf": [{"type": "string", "minLength": 1}, ref("LlmToolDef")]},
         }
 
     def components(self) -> dict[str, dict[str, Any]]:
@@ -166,7 +163,7 @@ class Guardrails(Field):
         return value if len(step.problems.fields) == count else None
 
     def schema(self) -> dict[str, Any]:
-        return {"oneOf": [_checks_list(), _component("GuardrailConfig")]}
+        return {"oneOf": [_checks_list(), ref("GuardrailConfig")]}
 
     def components(self) -> dict[str, dict[str, Any]]:
         post_check = record(

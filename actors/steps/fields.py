@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from models.json_schema import bounded, record, ref, text
 from models.validation import Fields
 
 #: Longest `timeoutMs`, `durationMs` or `retry.backoffMs`: 100 years. A worker adds it to the
@@ -60,10 +61,7 @@ class Text(Field):
         )
 
     def schema(self) -> dict[str, Any]:
-        schema: dict[str, Any] = {"type": "string", "minLength": self.min_length}
-        if self.max_length is not None:
-            schema["maxLength"] = self.max_length
-        return schema
+        return text(self.min_length, self.max_length)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,7 +76,7 @@ class Integer(Field):
         )
 
     def schema(self) -> dict[str, Any]:
-        return _bounded({"type": "integer"}, self.minimum, self.maximum, self.default)
+        return bounded({"type": "integer"}, self.minimum, self.maximum, self.default)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,7 +89,7 @@ class Number(Field):
         return step.number(name, minimum=self.minimum, maximum=self.maximum, required=self.required)
 
     def schema(self) -> dict[str, Any]:
-        return _bounded({"type": "number"}, self.minimum, self.maximum, self.default)
+        return bounded({"type": "number"}, self.minimum, self.maximum, self.default)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -142,10 +140,7 @@ class Names(Field):
         return None if too_long else value
 
     def schema(self) -> dict[str, Any]:
-        item: dict[str, Any] = {"type": "string", "minLength": 1}
-        if self.max_length is not None:
-            item["maxLength"] = self.max_length
-        return {"type": "array", "items": item}
+        return {"type": "array", "items": text(1, self.max_length)}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -188,7 +183,7 @@ class Record(Field):
         return value if len(step.problems.fields) == count else None
 
     def schema(self) -> dict[str, Any]:
-        return {"$ref": f"#/components/schemas/{self.component}"}
+        return ref(self.component)
 
     def components(self) -> dict[str, dict[str, Any]]:
         own = record(
@@ -197,27 +192,6 @@ class Record(Field):
         )
         nested = [kind.components() for kind in self.fields.values()]
         return {self.component: own, **{k: v for c in nested for k, v in c.items()}}
-
-
-def record(properties: Mapping[str, Any], optional: Any = ()) -> dict[str, Any]:
-    """A closed object's schema: these members and no others, all required but `optional`."""
-    optional = frozenset(optional)
-    return {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": dict(properties),
-        "required": [name for name in properties if name not in optional],
-    }
-
-
-def _bounded(schema: dict[str, Any], minimum: Any, maximum: Any, default: Any) -> dict[str, Any]:
-    if minimum is not None:
-        schema["minimum"] = minimum
-    if maximum is not None:
-        schema["maximum"] = maximum
-    if default is not None:
-        schema["default"] = default
-    return schema
 
 
 def _is_timestamp(value: Any) -> bool:

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from actors.steps.context import StepContext
-from actors.steps.fields import MAX_DURATION_MS, Definition, Field, Integer, Text, record
+from actors.steps.fields import MAX_DURATION_MS, Definition, Field, Integer, Text
 from actors.steps.outcomes import Outcome
 from actors.steps.retry import DEFAULT_ATTEMPTS, RETRY_POLICY, RetryPolicy, policy_of
+from models.json_schema import record
 from models.validation import Fields
 
 #: Longest step name (and `outputKey`, a state key held to the same length).

@@ -1,10 +1,10 @@
-"""The building blocks of the document's JSON Schemas: closed records, bounded text and
-integers, public ids, timestamps and references to components.
+"""The API's own pieces of the document's JSON Schemas: public ids, timestamps, nullables.
+
+The general builders (records, text, integers, references) are in `models.json_schema`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from models.ids import PREFIXES
@@ -19,16 +19,6 @@ TIMESTAMP = {
     "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$",
 }
 
-#: Any JSON value.
-ANY: dict[str, Any] = {}
-
-#: Any JSON object.
-OBJECT = {"type": "object"}
-
-
-def ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
 
 def id_of(prefix: str) -> dict[str, str]:
     """A public id of one type: `wfrun_` and a ULID."""
@@ -42,30 +32,3 @@ def nullable(schema: dict[str, Any]) -> dict[str, Any]:
     if set(schema) <= {"type", "format", "pattern", "minLength", "maxLength", "minimum"}:
         return {**schema, "type": [schema["type"], "null"]}
     return {"anyOf": [schema, {"type": "null"}]}
-
-
-def text(min_length: int = 1, max_length: int | None = None) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "string", "minLength": min_length}
-    if max_length is not None:
-        schema["maxLength"] = max_length
-    return schema
-
-
-def integer(minimum: int | None = None, maximum: int | None = None) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "integer"}
-    if minimum is not None:
-        schema["minimum"] = minimum
-    if maximum is not None:
-        schema["maximum"] = maximum
-    return schema
-
-
-def record(properties: dict[str, Any], optional: Iterable[str] = ()) -> dict[str, Any]:
-    """A closed object: these members and no others, all required but `optional`."""
-    optional = frozenset(optional)
-    return {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": properties,
-        "required": [name for name in properties if name not in optional],
-    }

@@ -9,7 +9,7 @@ from typing import Any
 from app.errors import CODES
 from app.gunicorn_config import limit_request_line as MAX_REQUEST_LINE
 from app.media import MAX_BODY_BYTES
-from app.openapi.builders import ref
+from models.json_schema import ref
 
 #: The component response of each error status: its envelope has that status's code.
 ERROR_RESPONSES = {

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.openapi.builders import OBJECT, id_of, record, ref, text
+from app.openapi.builders import id_of
 from app.resources.workspaces import SLUG
 from models.approvals import APPROVED, EDITED, REJECTED
 from models.documents import MAX_DOCUMENT_BYTES
+from models.json_schema import OBJECT, record, ref, text
 from models.webhooks import EVENT_NAMES
 
 

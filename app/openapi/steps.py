@@ -10,13 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from actors.steps import step_types
+from models.json_schema import ref
 
 
 def step_schemas() -> dict[str, dict[str, Any]]:
     """`Step` (one of the step types, by `type`), each type's schema, and what they refer to."""
     kinds = step_types()
     step = {
-        "oneOf": [{"$ref": f"#/components/schemas/{kind.schema_name}"} for kind in kinds],
+        "oneOf": [ref(kind.schema_name) for kind in kinds],
         "discriminator": {
             "propertyName": "type",
             "mapping": {kind.name: f"#/components/schemas/{kind.schema_name}" for kind in kinds},

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.openapi.builders import text
 from app.openapi.errors import KEYED
 from app.openapi.parameters import PAGE, PAGE_SIZE, path_id, query
 from app.openapi.paths.operation import json_answer, one, operation, page
+from models.json_schema import text
 
 
 def path_items() -> dict[str, dict[str, Any]]:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.openapi.builders import ref
 from app.openapi.errors import ERROR_RESPONSES
 from app.openapi.schemas.envelopes import page_of, success
+from models.json_schema import ref
 
 
 def json_answer(schema: dict[str, Any], description: str) -> dict[str, Any]:

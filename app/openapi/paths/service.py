@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.openapi.builders import OBJECT, ref
 from app.openapi.errors import EVERY
 from app.openapi.paths.operation import json_answer, operation
+from models.json_schema import OBJECT, ref
 
 
 def path_items() -> dict[str, dict[str, Any]]:

@@ -4,26 +4,12 @@ one module per resource.
 Answers are `additionalProperties: false` with every field required, so a field added to a
 serializer and not here (or the reverse) fails `tests/test_openapi.py`. Free-form documents
 (a run's input and state, event payloads) are `{}`: any JSON value.
-
-The builders are in `app.openapi.builders`; they are exported here too, where
-`app.openapi.steps` imports them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from app.openapi.builders import (
-    ANY,
-    OBJECT,
-    TIMESTAMP,
-    id_of,
-    integer,
-    nullable,
-    record,
-    ref,
-    text,
-)
 from app.openapi.schemas import (
     approvals,
     costs,
@@ -34,19 +20,6 @@ from app.openapi.schemas import (
     webhooks,
     workspaces,
 )
-
-__all__ = [
-    "ANY",
-    "OBJECT",
-    "TIMESTAMP",
-    "id_of",
-    "integer",
-    "nullable",
-    "record",
-    "ref",
-    "resource_schemas",
-    "text",
-]
 
 #: The modules of the resources, in the document's order.
 _RESOURCES = (envelopes, workspaces, definitions, runs, approvals, webhooks, costs, service)

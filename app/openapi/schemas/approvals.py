@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.openapi.builders import ANY, TIMESTAMP, id_of, nullable, record, text
+from app.openapi.builders import TIMESTAMP, id_of, nullable
 from models.approvals import DECISIONS
+from models.json_schema import ANY, record, text
 
 
 def component_schemas() -> dict[str, dict[str, Any]]:

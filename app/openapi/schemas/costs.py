@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.openapi.builders import OBJECT, TIMESTAMP, id_of, integer, nullable, record, ref, text
+from app.openapi.builders import TIMESTAMP, id_of, nullable
+from models.json_schema import OBJECT, integer, record, ref, text
 
 
 def _llm_call() -> dict[str, Any]:

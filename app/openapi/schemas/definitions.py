@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.openapi.builders import TIMESTAMP, id_of, nullable, record, ref, text
+from app.openapi.builders import TIMESTAMP, id_of, nullable
+from models.json_schema import record, ref, text
 
 
 def component_schemas() -> dict[str, dict[str, Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.errors import CODES
-from app.openapi.builders import integer, record, ref, text
+from models.json_schema import integer, record, ref, text
 
 
 def success(data: dict[str, Any]) -> dict[str, Any]:

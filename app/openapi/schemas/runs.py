@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.openapi.builders import ANY, OBJECT, TIMESTAMP, id_of, integer, nullable, record, ref, text
+from app.openapi.builders import TIMESTAMP, id_of, nullable
 from models import statuses
+from models.json_schema import ANY, OBJECT, integer, record, ref, text
 
 #: The run events of SPEC section 4, in the order a run meets them.
 RUN_EVENT_TYPES = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.openapi.builders import record
+from models.json_schema import record
 
 
 def component_schemas() -> dict[str, dict[str, Any]]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.openapi.builders import OBJECT, TIMESTAMP, id_of, integer, nullable, record, text
+from app.openapi.builders import TIMESTAMP, id_of, nullable
+from models.json_schema import OBJECT, integer, record, text
 from models.webhooks import ANNOUNCED, EVENT_NAMES
 from models.webhooks import CANCELLED as DELIVERY_CANCELLED
 from models.webhooks import FAILED as DELIVERY_FAILED

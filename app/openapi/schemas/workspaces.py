@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.openapi.builders import TIMESTAMP, id_of, nullable, record, text
+from app.openapi.builders import TIMESTAMP, id_of, nullable
 from app.resources.workspaces import SLUG
+from models.json_schema import record, text
 
 
 def _workspace() -> dict[str, Any]:
