@@ -24,3 +24,8 @@ class LlmCall(BaseModel):
     outcome = peewee.CharField(max_length=20)
     error = peewee.JSONField(null=True)
     created_at = peewee.DateTimeField(default=utcnow)
+
+
+def insert_calls(rows: list[dict]) -> None:
+    """Store the provider calls of one step attempt (rows of this table's columns)."""
+    LlmCall.insert_many(rows).execute()

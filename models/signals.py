@@ -9,6 +9,7 @@ from __future__ import annotations
 import peewee
 
 from models.base import BaseModel, utcnow
+from models.errors import RunConflict
 from models.runs import StepRun, WorkflowRun
 from models.workspaces import Workspace
 
@@ -39,3 +40,18 @@ def pending_signal(run_id: str, signal_type: str, step_run_id: str | None = None
         return query.order_by(Signal.id).first()
     kept_for_this_step = peewee.fn.COALESCE(Signal.step_run == step_run_id, False)
     return query.order_by(kept_for_this_step.desc(), Signal.id).first()
+
+
+def consume_signal(signal_id: str, step_run_id: str) -> None:
+    """Mark a signal used up by the step run that took it.
+
+    Raises:
+      RunConflict: another step run consumed it first.
+    """
+    updated = (
+        Signal.update(consumed_at=utcnow(), step_run=step_run_id)
+        .where((Signal.id == signal_id) & Signal.consumed_at.is_null())
+        .execute()
+    )
+    if updated != 1:
+        raise RunConflict(f"signal {signal_id} was consumed meanwhile")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from actors import driver
+from actors import recording
 from models import statuses
 from models.invariants import assert_invariants
 from models.runs import StepRun, events_of
@@ -172,7 +172,7 @@ def test_skipped_steps_count_towards_the_step_limit(client, auth, worker):
     run_id = create_run(client, auth, steps)
     run = failed_with(run_id, "STEP_LIMIT_EXCEEDED", timeout=60)
     visits = StepRun.select().where(StepRun.run == run_id).count()
-    assert visits <= driver.MAX_STEPS_PER_RUN
+    assert visits <= recording.MAX_STEPS_PER_RUN
     assert run.steps_executed == visits
     # The run's page shows the latest 1,000 step runs and says how many there are.
     page = client.simulate_get(f"/v1/workflow-runs/{run_id}", headers=auth).json["data"]
@@ -183,7 +183,7 @@ def test_skipped_steps_count_towards_the_step_limit(client, auth, worker):
 def test_retry_after_the_step_limit_goes_on_without_repeating_a_step(
     client, auth, worker, monkeypatch
 ):
-    monkeypatch.setattr(driver, "MAX_STEPS_PER_RUN", 20)
+    monkeypatch.setattr(recording, "MAX_STEPS_PER_RUN", 20)
     run_id = create_run(
         client,
         auth,

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from actors import driver
+from actors import recording
 from actors.steps.fields import MAX_DURATION_MS
 from models import statuses
 from models.runs import RunEvent, StepRun, WorkflowRun, events_of
@@ -363,7 +363,7 @@ def test_cancel_stops_a_waiting_run_and_a_late_timer_changes_nothing(client, aut
 
 
 def test_a_loop_past_the_step_limit_fails_the_run(client, auth, worker, monkeypatch):
-    monkeypatch.setattr(driver, "MAX_STEPS_PER_RUN", 20)
+    monkeypatch.setattr(recording, "MAX_STEPS_PER_RUN", 20)
     run_id = create(
         client,
         auth,

@@ -13,7 +13,7 @@ import time
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from actors import driver
+from actors import recording
 from models import statuses
 from models.documents import MAX_DOCUMENT_BYTES, serialized_size, unstorable
 from models.invariants import assert_invariants
@@ -166,7 +166,7 @@ def input_refusal(document: dict) -> tuple[int, str] | None:
 def test_generated_runs_end_where_they_should_once(
     client, auth, worker, clock, monkeypatch, steps, inputs, sent
 ):
-    monkeypatch.setattr(driver, "MAX_STEPS_PER_RUN", STEP_LIMIT)
+    monkeypatch.setattr(recording, "MAX_STEPS_PER_RUN", STEP_LIMIT)
     created = client.simulate_post(
         "/v1/workflow-definitions",
         headers=auth,

@@ -22,6 +22,7 @@ import pytest
 
 import actors.clock
 import actors.driver
+import actors.recording
 import models.operations
 from actors.runs import start_run
 from actors.signals import deliver_signal
@@ -81,12 +82,12 @@ def marks(path: Path, kind: str) -> list[str]:
 def patch_settings(monkeypatch, **changes) -> None:
     """Replace settings in every module that reads the ones these tests change.
 
-    `redrive_after_ms` is read by the driver (hand-offs), the clock (claims) and
+    `redrive_after_ms` is read by the recording of outcomes (hand-offs), the clock (claims) and
     `models.operations.redrive_at` (which run creation and the run operations call);
     `inline_step_limit` by the driver.
     """
     patched = dataclasses.replace(settings, **changes)
-    for module in (actors.driver, actors.clock, models.operations):
+    for module in (actors.driver, actors.recording, actors.clock, models.operations):
         monkeypatch.setattr(module, "settings", patched)
 
 
