@@ -25,10 +25,10 @@ import dramatiq
 import httpx
 
 from actors.webhook_targets import TargetRefused, TargetUnresolved, resolve
-from app.webhook_signatures import HEADER, sign
 from models.base import utcnow
 from models.config import settings
 from models.db import db
+from models.webhook_signatures import HEADER, sign
 from models.webhooks import (
     CANCELLED,
     FAILED,
