@@ -11,8 +11,8 @@ from app.errors import NotFound
 from app.lookup import find_in_workspace
 from models import statuses
 from models.base import utcnow
-from models.definitions import WorkflowDefinition
-from models.ids import new_id
+from models.definitions import Definition, WorkflowDefinition, definition_by_id
+from models.ids import is_id, new_id
 from models.operations import redrive_at
 from models.runs import WorkflowRun
 from models.workspaces import Workspace
@@ -28,7 +28,7 @@ _INSERT_RUN = (
 
 def create_run(
     workspace: Workspace,
-    definition: WorkflowDefinition,
+    definition: Definition,
     run_input: dict[str, Any],
     idempotency_key: str | None,
 ) -> tuple[WorkflowRun, bool]:
@@ -56,7 +56,13 @@ def create_run(
     )
     if rows:
         run = rows[0]
-        run.definition = definition  # name and version for the answer, without a query
+        # Name and version for the answer, without a query.
+        run.definition = WorkflowDefinition(
+            id=definition.id,
+            workspace=definition.workspace_id,
+            name=definition.name,
+            version=definition.version,
+        )
         return run, True
     existing = (WorkflowRun.workspace == workspace.id) & (
         WorkflowRun.idempotency_key == idempotency_key
@@ -64,34 +70,16 @@ def create_run(
     return _with_definition(existing), False
 
 
-#: Definitions are immutable, so the few columns run creation needs are cached per process.
-_DEFINITION_CACHE_SIZE = 4096
-_definitions: dict[str, WorkflowDefinition] = {}
-
-
-def find_definition(workspace: Workspace, definition_id: str) -> WorkflowDefinition:
+def find_definition(workspace: Workspace, definition_id: str) -> Definition:
     """The definition a new run names, from this process's cache when seen before."""
-    definition = _definitions.get(definition_id)
-    if definition is None:
-        definition = find_in_workspace(
-            WorkflowDefinition,
-            "wfdef",
-            definition_id,
-            workspace,
-            "workflow definition",
-            WorkflowDefinition.select(
-                WorkflowDefinition.id,
-                WorkflowDefinition.workspace,
-                WorkflowDefinition.name,
-                WorkflowDefinition.version,
-            ),
-        )
-        if len(_definitions) >= _DEFINITION_CACHE_SIZE:
-            _definitions.clear()
-        _definitions[definition.id] = definition
-    if definition.workspace_id != workspace.id:
-        raise NotFound(f"no workflow definition with id {definition_id!r} in this workspace")
-    return definition
+    if is_id(definition_id, "wfdef"):
+        try:
+            definition = definition_by_id(definition_id)
+        except WorkflowDefinition.DoesNotExist:
+            definition = None
+        if definition is not None and definition.workspace_id == workspace.id:
+            return definition
+    raise NotFound(f"no workflow definition with id {definition_id!r} in this workspace")
 
 
 def select_runs() -> Any:
