@@ -27,39 +27,15 @@ from models import statuses
 from models.base import database_clock, utcnow
 from models.config import settings
 from models.db import db
+from models.timers import DueRun, claim_due_runs, next_due_at
 
 logger = logging.getLogger(__name__)
 
 #: Most timers one tick fires; the rest wait for the next tick.
 BATCH = 500
 
-#: Due by the database's clock, not this machine's: two clocks on machines whose clocks differ
-#: agree on what is due.
-_CLAIM_DUE = """
-WITH due AS (
-    SELECT id FROM workflow_run
-    WHERE next_run_at <= now() AT TIME ZONE 'UTC'
-    ORDER BY next_run_at
-    LIMIT %s
-    FOR UPDATE SKIP LOCKED
-)
-UPDATE workflow_run AS run
-SET next_run_at = now() AT TIME ZONE 'UTC' + %s * interval '1 millisecond'
-FROM due WHERE run.id = due.id
-RETURNING run.id, run.status, run.current_step_run_id
-"""
-
-_NEXT_DUE = """
-SELECT least(
-    (SELECT min(next_run_at) FROM workflow_run),
-    (SELECT min(next_attempt_at) FROM webhook_delivery WHERE status = 'pending')
-)
-"""
-
 #: Shortest pause between ticks, so a timer that stays due (its row locked) cannot spin.
 MIN_PAUSE = 0.01
-
-_STEP_RUNS = "SELECT id, step_index, attempt, status FROM step_run WHERE id = ANY(%s)"
 
 
 @dataclass(frozen=True)
@@ -80,22 +56,18 @@ class Command:
 
 def due_commands() -> list[Command]:
     """Claim the due timers (pushing each one redrive interval ahead) and say what to send."""
-    with db.atomic():
-        claimed = db.execute_sql(_CLAIM_DUE, (BATCH, settings.redrive_after_ms)).fetchall()
-        step_ids = [step_run_id for _, _, step_run_id in claimed if step_run_id]
-        steps = {row[0]: row[1:] for row in db.execute_sql(_STEP_RUNS, (step_ids,)).fetchall()}
-    return list(_commands(claimed, steps))
+    return list(_commands(claim_due_runs(BATCH, settings.redrive_after_ms)))
 
 
-def _commands(claimed: Iterable[tuple], steps: dict[str, tuple]) -> Iterable[Command]:
-    for run_id, status, step_run_id in claimed:
-        if status == statuses.PENDING:
-            yield Command(run_id)
-        elif step_run_id in steps:
-            step_index, attempt, step_status = steps[step_run_id]
-            if status == statuses.RUNNING and step_status == statuses.FAILED:
+def _commands(claimed: Iterable[DueRun]) -> Iterable[Command]:
+    for due in claimed:
+        if due.status == statuses.PENDING:
+            yield Command(due.run_id)
+        elif due.step_index is not None:  # its current step run was found
+            attempt = due.attempt
+            if due.status == statuses.RUNNING and due.step_status == statuses.FAILED:
                 attempt += 1  # the backoff is over: the next attempt
-            yield Command(run_id, step_run_id, step_index, attempt)
+            yield Command(due.run_id, due.step_run_id, due.step_index, attempt)
 
 
 def tick() -> int:
@@ -119,7 +91,7 @@ def pause(interval: float) -> float:
     """Seconds until the earliest timer (or delivery) is due, at most `interval`: waits wake
     on time."""
     with db.connection_context():
-        next_due = db.execute_sql(_NEXT_DUE).fetchone()[0]
+        next_due = next_due_at()
     if next_due is None:
         return interval
     return max(MIN_PAUSE, min(interval, (next_due - utcnow()).total_seconds()))

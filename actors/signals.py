@@ -10,7 +10,6 @@ the dead-letter queue `signals.XQ`; it never touches another run.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -22,25 +21,17 @@ from actors.runs import RETRY_OPTIONS, hand_off, redelivered, take_over
 from actors.steps import awaited_signal
 from actors.steps.timeout import STEP_TIME_LIMIT_MS
 from models import statuses
-from models.base import utcnow
-from models.db import db
 from models.definitions import definition_steps
 from models.documents import MAX_DOCUMENT_BYTES, serialized_size, unstorable
 from models.errors import StevoraError
-from models.ids import is_id, new_id
+from models.ids import is_id
 from models.runs import run_by_id, step_run_by_id
-from models.signals import FROM_BROKER
+from models.signals import store_broker_signal
 
 logger = logging.getLogger(__name__)
 
 #: The keyword arguments a signal message carries, all required.
 FIELDS = frozenset({"workspaceId", "runId", "signalType", "payload", "signalId"})
-
-_STORE = (
-    "INSERT INTO signal (id, workspace_id, run_id, signal_type, payload, signal_key, source,"
-    " created_at) VALUES (%s, %s, %s, %s, %s::jsonb, %s, %s, %s)"
-    " ON CONFLICT (run_id, signal_key) DO NOTHING RETURNING id"
-)
 
 
 class MalformedSignal(StevoraError):
@@ -115,17 +106,10 @@ def parse(args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
 
 def _store(fields: dict[str, Any]) -> bool:
     """Keep the signal; False when this run already has one with this signalId."""
-    cursor = db.execute_sql(
-        _STORE,
-        (
-            new_id("sig"),
-            fields["workspaceId"],
-            fields["runId"],
-            fields["signalType"],
-            json.dumps(fields["payload"]),
-            fields["signalId"],
-            FROM_BROKER,
-            utcnow(),
-        ),
+    return store_broker_signal(
+        fields["workspaceId"],
+        fields["runId"],
+        fields["signalType"],
+        fields["payload"],
+        fields["signalId"],
     )
-    return cursor.fetchone() is not None

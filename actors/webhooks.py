@@ -25,17 +25,14 @@ import dramatiq
 import httpx
 
 from actors.webhook_targets import TargetRefused, TargetUnresolved, resolve
-from app.webhook_signatures import HEADER, sign
 from models.base import utcnow
 from models.config import settings
-from models.db import db
+from models.webhook_signatures import HEADER, sign
 from models.webhooks import (
-    CANCELLED,
-    FAILED,
-    PENDING,
-    SUCCEEDED,
-    WebhookAttempt,
-    WebhookDelivery,
+    StartedAttempt,
+    claim_due_deliveries,
+    record_outcome,
+    start_attempt,
 )
 
 logger = logging.getLogger(__name__)
@@ -51,26 +48,6 @@ USER_AGENT = "Stevora-Webhooks/1"
 #: Most deliveries one clock tick sends; the rest wait for the next tick.
 BATCH = 500
 
-_CLAIM_DUE = """
-WITH due AS (
-    SELECT id FROM webhook_delivery
-    WHERE status = 'pending' AND next_attempt_at <= %s
-    ORDER BY next_attempt_at
-    LIMIT %s
-    FOR UPDATE SKIP LOCKED
-)
-UPDATE webhook_delivery AS d SET next_attempt_at = %s
-FROM due WHERE d.id = due.id
-RETURNING d.id, d.attempts
-"""
-
-_LOCK = """
-SELECT d.attempts, d.event_type, d.body, w.url, w.secret, w.deleted_at
-FROM webhook_delivery AS d JOIN webhook AS w ON w.id = d.webhook_id
-WHERE d.id = %s AND d.status = 'pending'
-FOR UPDATE OF d
-"""
-
 
 @dataclass(frozen=True)
 class DeliveryCommand:
@@ -81,16 +58,6 @@ class DeliveryCommand:
 
     def send(self) -> None:
         deliver_webhook.send(self.delivery_id, self.attempt)
-
-
-@dataclass(frozen=True)
-class _Claim:
-    delivery_id: str
-    attempt: int
-    event_type: str
-    body: str
-    url: str
-    secret: str
 
 
 @dataclass(frozen=True)
@@ -106,18 +73,19 @@ class _Outcome:
 @dramatiq.actor(queue_name="webhooks", max_retries=5, time_limit=60_000)
 def deliver_webhook(delivery_id: str, attempt: int) -> None:
     """Make attempt number `attempt` of a delivery, if the delivery still waits for it."""
-    claim = _claim(delivery_id, attempt)
-    if claim is None:
+    lease = datetime.timedelta(milliseconds=settings.redrive_after_ms)
+    started = start_attempt(delivery_id, attempt, settings.webhook_max_attempts, lease)
+    if started is None:
         return
-    outcome = _post(claim)
-    _record(claim, outcome)
+    outcome = _post(started)
+    _record(started, outcome)
 
 
 def due_deliveries(now: datetime.datetime | None = None) -> list[DeliveryCommand]:
     """Claim the due deliveries (pushing each one redrive interval ahead) for the clock."""
     now = now or utcnow()
     again = now + datetime.timedelta(milliseconds=settings.redrive_after_ms)
-    claimed = db.execute_sql(_CLAIM_DUE, (now, BATCH, again)).fetchall()
+    claimed = claim_due_deliveries(now, BATCH, again)
     return [DeliveryCommand(delivery_id, attempts + 1) for delivery_id, attempts in claimed]
 
 
@@ -127,31 +95,7 @@ def backoff(attempt: int) -> float:
     return min(MAX_BACKOFF_S, delay * (1 + random.random() * JITTER))
 
 
-def _claim(delivery_id: str, attempt: int) -> _Claim | None:
-    """Count the attempt and log it as started; None when the fence says it is not due."""
-    now = utcnow()
-    with db.atomic():
-        row = db.execute_sql(_LOCK, (delivery_id,)).fetchone()
-        if row is None or row[0] != attempt - 1:
-            return None  # done, cancelled, or this attempt was taken already
-        _, event_type, body, url, secret, deleted_at = row
-        if deleted_at is not None:
-            # Its webhook was deleted while the delivery was being written.
-            _finish(delivery_id, attempt - 1, CANCELLED, now)
-            return None
-        if attempt > settings.webhook_max_attempts:
-            # The last attempts never recorded an outcome (their workers died).
-            _finish(delivery_id, attempt - 1, FAILED, now)
-            return None
-        lease = now + datetime.timedelta(milliseconds=settings.redrive_after_ms)
-        WebhookDelivery.update(attempts=attempt, next_attempt_at=lease).where(
-            WebhookDelivery.id == delivery_id
-        ).execute()
-        WebhookAttempt.insert(delivery=delivery_id, number=attempt, started_at=now).execute()
-    return _Claim(delivery_id, attempt, event_type, body, url, secret)
-
-
-def _post(claim: _Claim) -> _Outcome:
+def _post(claim: StartedAttempt) -> _Outcome:
     """POST the signed body to the checked address; redirects are not followed."""
     started = time.monotonic()
     try:
@@ -200,26 +144,14 @@ def _post(claim: _Claim) -> _Outcome:
     return _Outcome(status, error, duration)
 
 
-def _record(claim: _Claim, outcome: _Outcome) -> None:
+def _record(claim: StartedAttempt, outcome: _Outcome) -> None:
     """Log the attempt's outcome and decide the delivery: succeeded, again later, or failed."""
-    now = utcnow()
-    with db.atomic():
-        WebhookAttempt.update(
-            status_code=outcome.status_code, error=outcome.error, duration_ms=outcome.duration_ms
-        ).where(
-            (WebhookAttempt.delivery == claim.delivery_id)
-            & (WebhookAttempt.number == claim.attempt)
-        ).execute()
-        if outcome.error is None:
-            _finish(claim.delivery_id, claim.attempt, SUCCEEDED, now)
-        elif outcome.retryable and claim.attempt < settings.webhook_max_attempts:
-            retry_at = now + datetime.timedelta(seconds=backoff(claim.attempt))
-            WebhookDelivery.update(next_attempt_at=retry_at).where(
-                _still_at(claim.delivery_id, claim.attempt)
-            ).execute()
-        else:
-            _finish(claim.delivery_id, claim.attempt, FAILED, now)
-    if outcome.error is not None:
+    retry_in = None
+    failed = outcome.error is not None
+    if failed and outcome.retryable and claim.attempt < settings.webhook_max_attempts:
+        retry_in = datetime.timedelta(seconds=backoff(claim.attempt))
+    record_outcome(claim, outcome.status_code, outcome.error, outcome.duration_ms, retry_in)
+    if failed:
         logger.info(
             "webhook delivery %s to %s, attempt %d failed: %s",
             claim.delivery_id,
@@ -227,21 +159,6 @@ def _record(claim: _Claim, outcome: _Outcome) -> None:
             claim.attempt,
             outcome.error,
         )
-
-
-def _finish(delivery_id: str, attempts: int, status: str, now: datetime.datetime) -> None:
-    WebhookDelivery.update(status=status, next_attempt_at=None, completed_at=now).where(
-        _still_at(delivery_id, attempts)
-    ).execute()
-
-
-def _still_at(delivery_id: str, attempts: int):
-    """The delivery, while still pending at that attempt (not cancelled, not taken on)."""
-    return (
-        (WebhookDelivery.id == delivery_id)
-        & (WebhookDelivery.status == PENDING)
-        & (WebhookDelivery.attempts == attempts)
-    )
 
 
 @functools.cache

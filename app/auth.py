@@ -14,10 +14,8 @@ from typing import Any
 import falcon
 
 from app.errors import AuthError
-from models.base import utcnow
-from models.db import db
-from models.keys import hash_key
-from models.workspaces import ApiKey, Workspace
+from models.keys import hash_key, key_by_hash, mark_key_used
+from models.workspaces import Workspace
 
 #: `last_used_at` is refreshed at most this often, so most requests write nothing.
 LAST_USED_RESOLUTION = datetime.timedelta(seconds=60)
@@ -68,54 +66,10 @@ def authenticate_key(raw_key: str | None) -> Workspace:
     if len(raw_key) > _MAX_KEY_LENGTH:
         raise AuthError("the API key is not valid")
     digest = hash_key(raw_key)
-    key = _key_by_hash(digest)
+    key = key_by_hash(digest)
     if key is None or not hmac.compare_digest(key.key_hash, digest):
         raise AuthError("the API key is not valid")
     if key.revoked_at is not None:
         raise AuthError("the API key has been revoked")
-    _touch(key)
+    mark_key_used(key, LAST_USED_RESOLUTION)
     return key.workspace
-
-
-#: Every request runs this lookup, so it is plain SQL: Peewee's query building costs more here
-#: than the indexed read itself.
-_KEY_BY_HASH = (
-    "SELECT k.id, k.name, k.key_hash, k.last_used_at, k.revoked_at, k.created_at,"
-    " w.id, w.name, w.slug, w.created_at, w.updated_at"
-    " FROM api_key k JOIN workspace w ON w.id = k.workspace_id WHERE k.key_hash = %s"
-)
-
-
-def _key_by_hash(digest: str) -> ApiKey | None:
-    row = db.execute_sql(_KEY_BY_HASH, (digest,)).fetchone()
-    if row is None:
-        return None
-    workspace = Workspace(
-        id=row[6], name=row[7], slug=row[8], created_at=row[9], updated_at=row[10]
-    )
-    key = ApiKey(
-        id=row[0],
-        name=row[1],
-        key_hash=row[2],
-        last_used_at=row[3],
-        revoked_at=row[4],
-        created_at=row[5],
-    )
-    key.workspace = workspace
-    return key
-
-
-def _touch(key: ApiKey) -> None:
-    # Write only when the stored time is stale; the WHERE makes concurrent requests of
-    # one key write at most once per period.
-    now = utcnow()
-    cutoff = now - LAST_USED_RESOLUTION
-    if key.last_used_at is not None and key.last_used_at >= cutoff:
-        return
-    (
-        ApiKey.update(last_used_at=now)
-        .where(
-            (ApiKey.id == key.id) & (ApiKey.last_used_at.is_null() | (ApiKey.last_used_at < cutoff))
-        )
-        .execute()
-    )

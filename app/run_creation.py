@@ -4,107 +4,55 @@ loading runs.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from app.errors import NotFound
 from app.lookup import find_in_workspace
-from models import statuses
-from models.base import utcnow
-from models.definitions import WorkflowDefinition
-from models.ids import new_id
+from models.definitions import Definition, WorkflowDefinition, definition_by_id
+from models.ids import is_id
 from models.operations import redrive_at
-from models.runs import WorkflowRun
+from models.runs import WorkflowRun, insert_run, run_by_idempotency_key, select_runs
 from models.workspaces import Workspace
-
-#: The insert every new run makes: plain SQL on this hot path (see `models.runs.run_by_id`).
-_INSERT_RUN = (
-    "INSERT INTO workflow_run (id, workspace_id, definition_id, status, input, state,"
-    " idempotency_key, next_run_at, version, created_at, updated_at)"
-    " VALUES (%s, %s, %s, %s, %s::jsonb, '{}'::jsonb, %s, %s, 0, %s, %s)"
-    " ON CONFLICT (workspace_id, idempotency_key) DO NOTHING RETURNING *"
-)
 
 
 def create_run(
     workspace: Workspace,
-    definition: WorkflowDefinition,
+    definition: Definition,
     run_input: dict[str, Any],
     idempotency_key: str | None,
 ) -> tuple[WorkflowRun, bool]:
     """Insert a PENDING run; return it and whether it is new.
 
     With an idempotency key already used in this workspace, nothing is inserted and the
-    existing run is returned. `ON CONFLICT DO NOTHING` makes two concurrent requests with one
-    key insert one row: the second waits for the first to commit, then inserts nothing.
+    existing run is returned, also when two requests with one key race.
     No event is written: the run's version counts its events, and WORKFLOW_STARTED is first.
     """
-    now = utcnow()
-    rows = list(
-        WorkflowRun.raw(
-            _INSERT_RUN,
-            new_id("wfrun"),
-            workspace.id,
-            definition.id,
-            statuses.PENDING,
-            json.dumps(run_input),
-            idempotency_key,
-            redrive_at(),  # the clock re-sends start_run if this run is still PENDING then
-            now,
-            now,
-        )
+    # The clock re-sends start_run if the run is still PENDING at `redrive_at()`.
+    run = insert_run(workspace.id, definition.id, run_input, idempotency_key, redrive_at())
+    if run is None:
+        return run_by_idempotency_key(workspace.id, idempotency_key), False
+    # Name and version for the answer, without a query.
+    run.definition = WorkflowDefinition(
+        id=definition.id,
+        workspace=definition.workspace_id,
+        name=definition.name,
+        version=definition.version,
     )
-    if rows:
-        run = rows[0]
-        run.definition = definition  # name and version for the answer, without a query
-        return run, True
-    existing = (WorkflowRun.workspace == workspace.id) & (
-        WorkflowRun.idempotency_key == idempotency_key
-    )
-    return _with_definition(existing), False
+    return run, True
 
 
-#: Definitions are immutable, so the few columns run creation needs are cached per process.
-_DEFINITION_CACHE_SIZE = 4096
-_definitions: dict[str, WorkflowDefinition] = {}
-
-
-def find_definition(workspace: Workspace, definition_id: str) -> WorkflowDefinition:
+def find_definition(workspace: Workspace, definition_id: str) -> Definition:
     """The definition a new run names, from this process's cache when seen before."""
-    definition = _definitions.get(definition_id)
-    if definition is None:
-        definition = find_in_workspace(
-            WorkflowDefinition,
-            "wfdef",
-            definition_id,
-            workspace,
-            "workflow definition",
-            WorkflowDefinition.select(
-                WorkflowDefinition.id,
-                WorkflowDefinition.workspace,
-                WorkflowDefinition.name,
-                WorkflowDefinition.version,
-            ),
-        )
-        if len(_definitions) >= _DEFINITION_CACHE_SIZE:
-            _definitions.clear()
-        _definitions[definition.id] = definition
-    if definition.workspace_id != workspace.id:
-        raise NotFound(f"no workflow definition with id {definition_id!r} in this workspace")
-    return definition
-
-
-def select_runs() -> Any:
-    """Runs with the name and version of their definition, which every run answer shows."""
-    return WorkflowRun.select(
-        WorkflowRun, WorkflowDefinition.id, WorkflowDefinition.name, WorkflowDefinition.version
-    ).join(WorkflowDefinition)
+    if is_id(definition_id, "wfdef"):
+        try:
+            definition = definition_by_id(definition_id)
+        except WorkflowDefinition.DoesNotExist:
+            definition = None
+        if definition is not None and definition.workspace_id == workspace.id:
+            return definition
+    raise NotFound(f"no workflow definition with id {definition_id!r} in this workspace")
 
 
 def find_run(workspace: Workspace, run_id: str) -> WorkflowRun:
     """A run of `workspace` with its definition's name and version, or `NotFound`."""
     return find_in_workspace(WorkflowRun, "wfrun", run_id, workspace, "workflow run", select_runs())
-
-
-def _with_definition(where: Any) -> WorkflowRun:
-    return select_runs().where(where).get()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 import peewee
 
@@ -22,7 +23,41 @@ class WorkflowDefinition(BaseModel):
         indexes = ((("workspace", "name", "version"), True),)
 
 
-@functools.lru_cache(maxsize=1024)
+#: Definitions each process keeps in memory, least recently used out first.
+CACHE_SIZE = 1024
+
+
+@dataclass(frozen=True)
+class Definition:
+    """What creating and running a run read of a definition, as each process caches it."""
+
+    id: str
+    workspace_id: str
+    name: str
+    version: str
+    steps: tuple[dict, ...]
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def definition_by_id(definition_id: str) -> Definition:
+    """A definition, read once per process: definitions are immutable, so caching is safe.
+
+    Raises `WorkflowDefinition.DoesNotExist` when there is none (a miss is not cached).
+    """
+    workspace_id, name, version, steps = (
+        WorkflowDefinition.select(
+            WorkflowDefinition.workspace,
+            WorkflowDefinition.name,
+            WorkflowDefinition.version,
+            WorkflowDefinition.steps,
+        )
+        .where(WorkflowDefinition.id == definition_id)
+        .tuples()
+        .get()
+    )
+    return Definition(definition_id, workspace_id, name, version, tuple(steps))
+
+
 def definition_steps(definition_id: str) -> tuple[dict, ...]:
-    """The steps of a definition; definitions are immutable, so caching them is safe."""
-    return tuple(WorkflowDefinition.get_by_id(definition_id).steps)
+    """The steps of a definition, from this process's cache."""
+    return definition_by_id(definition_id).steps

@@ -1,7 +1,8 @@
-"""Creating workspaces and issuing API keys; only a key's SHA-256 digest is ever stored."""
+"""Creating workspaces, issuing API keys and finding them; only a key's SHA-256 digest is stored."""
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import secrets
 
@@ -22,6 +23,52 @@ class SlugTaken(StevoraError):
 
 def hash_key(raw_key: str) -> str:
     return hashlib.sha256(raw_key.encode("utf-8")).hexdigest()
+
+
+#: Every request runs this lookup, so it is plain SQL: Peewee's query building costs more here
+#: than the indexed read itself.
+_KEY_BY_HASH = (
+    "SELECT k.id, k.name, k.key_hash, k.last_used_at, k.revoked_at, k.created_at,"
+    " w.id, w.name, w.slug, w.created_at, w.updated_at"
+    " FROM api_key k JOIN workspace w ON w.id = k.workspace_id WHERE k.key_hash = %s"
+)
+
+
+def key_by_hash(digest: str) -> ApiKey | None:
+    """The API key with this SHA-256 digest, its workspace loaded with it; None when unknown."""
+    row = db.execute_sql(_KEY_BY_HASH, (digest,)).fetchone()
+    if row is None:
+        return None
+    workspace = Workspace(
+        id=row[6], name=row[7], slug=row[8], created_at=row[9], updated_at=row[10]
+    )
+    key = ApiKey(
+        id=row[0],
+        name=row[1],
+        key_hash=row[2],
+        last_used_at=row[3],
+        revoked_at=row[4],
+        created_at=row[5],
+    )
+    key.workspace = workspace
+    return key
+
+
+def mark_key_used(key: ApiKey, resolution: datetime.timedelta) -> None:
+    """Stamp the key's `last_used_at` now, unless it is younger than `resolution`."""
+    # Write only when the stored time is stale; the WHERE makes concurrent requests of
+    # one key write at most once per period.
+    now = utcnow()
+    cutoff = now - resolution
+    if key.last_used_at is not None and key.last_used_at >= cutoff:
+        return
+    (
+        ApiKey.update(last_used_at=now)
+        .where(
+            (ApiKey.id == key.id) & (ApiKey.last_used_at.is_null() | (ApiKey.last_used_at < cutoff))
+        )
+        .execute()
+    )
 
 
 def issue_key(workspace: Workspace | str, name: str) -> tuple[ApiKey, str]:

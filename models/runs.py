@@ -5,10 +5,16 @@ Only `models.transitions` changes a run's or a step run's status or version.
 
 from __future__ import annotations
 
+import datetime
+import json
+from typing import Any
+
 import peewee
 
+from models import statuses
 from models.base import BaseModel, utcnow
 from models.definitions import WorkflowDefinition
+from models.ids import new_id
 from models.workspaces import Workspace
 
 
@@ -83,6 +89,62 @@ def run_by_id(run_id: str) -> WorkflowRun | None:
 
 def step_run_by_id(step_run_id: str) -> StepRun | None:
     return next(iter(StepRun.raw("SELECT * FROM step_run WHERE id = %s", step_run_id)), None)
+
+
+def select_runs() -> peewee.ModelSelect:
+    """Runs with the name and version of their definition, which every run answer shows."""
+    return WorkflowRun.select(
+        WorkflowRun, WorkflowDefinition.id, WorkflowDefinition.name, WorkflowDefinition.version
+    ).join(WorkflowDefinition)
+
+
+#: The insert every new run makes: plain SQL on this hot path, like `run_by_id`.
+_INSERT_RUN = (
+    "INSERT INTO workflow_run (id, workspace_id, definition_id, status, input, state,"
+    " idempotency_key, next_run_at, version, created_at, updated_at)"
+    " VALUES (%s, %s, %s, %s, %s::jsonb, '{}'::jsonb, %s, %s, 0, %s, %s)"
+    " ON CONFLICT (workspace_id, idempotency_key) DO NOTHING RETURNING *"
+)
+
+
+def insert_run(
+    workspace_id: str,
+    definition_id: str,
+    run_input: dict[str, Any],
+    idempotency_key: str | None,
+    next_run_at: datetime.datetime,
+) -> WorkflowRun | None:
+    """Insert a PENDING run; None when the workspace has a run with this idempotency key.
+
+    `ON CONFLICT DO NOTHING` makes two concurrent inserts with one key insert one row: the
+    second waits for the first to commit, then inserts nothing.
+    """
+    now = utcnow()
+    rows = WorkflowRun.raw(
+        _INSERT_RUN,
+        new_id("wfrun"),
+        workspace_id,
+        definition_id,
+        statuses.PENDING,
+        json.dumps(run_input),
+        idempotency_key,
+        next_run_at,
+        now,
+        now,
+    )
+    return next(iter(rows), None)
+
+
+def run_by_idempotency_key(workspace_id: str, idempotency_key: str) -> WorkflowRun:
+    """The run a workspace created with this idempotency key, with `select_runs`' columns."""
+    return (
+        select_runs()
+        .where(
+            (WorkflowRun.workspace == workspace_id)
+            & (WorkflowRun.idempotency_key == idempotency_key)
+        )
+        .get()
+    )
 
 
 def events_of(run_id: str) -> list[RunEvent]:

@@ -6,10 +6,15 @@ unconsumed, until then. `signal_key` is the sender's `signalId`: one row per key
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import peewee
 
 from models.base import BaseModel, utcnow
+from models.db import db
 from models.errors import RunConflict
+from models.ids import new_id
 from models.runs import StepRun, WorkflowRun
 from models.workspaces import Workspace
 
@@ -55,3 +60,31 @@ def consume_signal(signal_id: str, step_run_id: str) -> None:
     )
     if updated != 1:
         raise RunConflict(f"signal {signal_id} was consumed meanwhile")
+
+
+_STORE_FROM_BROKER = (
+    "INSERT INTO signal (id, workspace_id, run_id, signal_type, payload, signal_key, source,"
+    " created_at) VALUES (%s, %s, %s, %s, %s::jsonb, %s, %s, %s)"
+    " ON CONFLICT (run_id, signal_key) DO NOTHING RETURNING id"
+)
+
+
+def store_broker_signal(
+    workspace_id: str, run_id: str, signal_type: str, payload: dict[str, Any], signal_id: str
+) -> bool:
+    """Keep a signal that came through the broker; False when the run has one with this
+    `signal_id` already."""
+    cursor = db.execute_sql(
+        _STORE_FROM_BROKER,
+        (
+            new_id("sig"),
+            workspace_id,
+            run_id,
+            signal_type,
+            json.dumps(payload),
+            signal_id,
+            FROM_BROKER,
+            utcnow(),
+        ),
+    )
+    return cursor.fetchone() is not None

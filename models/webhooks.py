@@ -1,4 +1,5 @@
-"""Webhooks: the endpoints a workspace subscribes, and the outbox of deliveries owed to them.
+"""Webhooks: the endpoints a workspace subscribes, the outbox of deliveries owed to them, and
+the attempts of each delivery.
 
 A delivery is written in the transaction that records the run event it announces
 (`models.transitions` calls `outbox_write`), so an event that commits is announced and one
@@ -9,9 +10,11 @@ key, which is only ever checked against its digest.
 
 from __future__ import annotations
 
+import datetime
 import json
 import secrets
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import peewee
@@ -202,3 +205,117 @@ def _delivery(
         "next_attempt_at": event["created_at"],
         "created_at": event["created_at"],
     }
+
+
+# Deliveries, attempt by attempt (`actors.webhooks`). The fence of attempt A is the delivery
+# still pending with A - 1 attempts made: a repeated or late command for it changes nothing.
+
+_CLAIM_DUE = """
+WITH due AS (
+    SELECT id FROM webhook_delivery
+    WHERE status = 'pending' AND next_attempt_at <= %s
+    ORDER BY next_attempt_at
+    LIMIT %s
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE webhook_delivery AS d SET next_attempt_at = %s
+FROM due WHERE d.id = due.id
+RETURNING d.id, d.attempts
+"""
+
+_LOCK = """
+SELECT d.attempts, d.event_type, d.body, w.url, w.secret, w.deleted_at
+FROM webhook_delivery AS d JOIN webhook AS w ON w.id = d.webhook_id
+WHERE d.id = %s AND d.status = 'pending'
+FOR UPDATE OF d
+"""
+
+
+@dataclass(frozen=True)
+class StartedAttempt:
+    """An attempt counted and logged as started: what its POST sends, and where."""
+
+    delivery_id: str
+    attempt: int
+    event_type: str
+    body: str
+    url: str
+    secret: str
+
+
+def claim_due_deliveries(
+    now: datetime.datetime, limit: int, lease_until: datetime.datetime
+) -> list[tuple[str, int]]:
+    """Claim up to `limit` pending deliveries due at `now`, pushing each to `lease_until`:
+    each one's id and the attempts made so far."""
+    return db.execute_sql(_CLAIM_DUE, (now, limit, lease_until)).fetchall()
+
+
+def start_attempt(
+    delivery_id: str, attempt: int, max_attempts: int, lease: datetime.timedelta
+) -> StartedAttempt | None:
+    """Count attempt `attempt` of a delivery and log it as started, leased for `lease`; None
+    when the fence says it is not due.
+
+    A delivery whose webhook was deleted meanwhile is cancelled instead, and one past
+    `max_attempts` (its last attempts never recorded an outcome) failed.
+    """
+    now = utcnow()
+    with db.atomic():
+        row = db.execute_sql(_LOCK, (delivery_id,)).fetchone()
+        if row is None or row[0] != attempt - 1:
+            return None  # done, cancelled, or this attempt was taken already
+        _, event_type, body, url, secret, deleted_at = row
+        if deleted_at is not None:
+            # Its webhook was deleted while the delivery was being written.
+            _finish(delivery_id, attempt - 1, CANCELLED, now)
+            return None
+        if attempt > max_attempts:
+            # The last attempts never recorded an outcome (their workers died).
+            _finish(delivery_id, attempt - 1, FAILED, now)
+            return None
+        WebhookDelivery.update(attempts=attempt, next_attempt_at=now + lease).where(
+            WebhookDelivery.id == delivery_id
+        ).execute()
+        WebhookAttempt.insert(delivery=delivery_id, number=attempt, started_at=now).execute()
+    return StartedAttempt(delivery_id, attempt, event_type, body, url, secret)
+
+
+def record_outcome(
+    started: StartedAttempt,
+    status_code: int | None,
+    error: str | None,
+    duration_ms: int,
+    retry_in: datetime.timedelta | None,
+) -> None:
+    """Log an attempt's outcome and settle its delivery: succeeded when there is no `error`,
+    else due again in `retry_in`, or failed when that is None."""
+    now = utcnow()
+    with db.atomic():
+        WebhookAttempt.update(status_code=status_code, error=error, duration_ms=duration_ms).where(
+            (WebhookAttempt.delivery == started.delivery_id)
+            & (WebhookAttempt.number == started.attempt)
+        ).execute()
+        if error is None:
+            _finish(started.delivery_id, started.attempt, SUCCEEDED, now)
+        elif retry_in is not None:
+            WebhookDelivery.update(next_attempt_at=now + retry_in).where(
+                _still_at(started.delivery_id, started.attempt)
+            ).execute()
+        else:
+            _finish(started.delivery_id, started.attempt, FAILED, now)
+
+
+def _finish(delivery_id: str, attempts: int, status: str, now: datetime.datetime) -> None:
+    WebhookDelivery.update(status=status, next_attempt_at=None, completed_at=now).where(
+        _still_at(delivery_id, attempts)
+    ).execute()
+
+
+def _still_at(delivery_id: str, attempts: int) -> peewee.Expression:
+    """The delivery, while still pending at that attempt (not cancelled, not taken on)."""
+    return (
+        (WebhookDelivery.id == delivery_id)
+        & (WebhookDelivery.status == PENDING)
+        & (WebhookDelivery.attempts == attempts)
+    )

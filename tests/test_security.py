@@ -21,6 +21,7 @@ import peewee
 import pytest
 
 import app.auth
+import models.keys
 from app.factory import create_app
 from app.media import MAX_BODY_BYTES, MAX_JSON_DEPTH
 from app.resources.runs import Runs
@@ -59,7 +60,7 @@ def _row_counts() -> dict[str, int]:
 def _only_authentication(seen: list[tuple[str, tuple]]) -> bool:
     """True when every statement is the API key lookup (or its last-used stamp)."""
     return all(
-        sql == app.auth._KEY_BY_HASH or sql.startswith('UPDATE "api_key" SET "last_used_at"')
+        sql == models.keys._KEY_BY_HASH or sql.startswith('UPDATE "api_key" SET "last_used_at"')
         for sql, _ in seen
     )
 
@@ -95,7 +96,7 @@ def test_the_database_sees_only_a_keys_digest_and_the_digests_are_compared_in_co
     # Then the key is found by its SHA-256 digest, never by its text (an index lookup on a hash
     # learns an attacker nothing about a prefix), and the stored digest is compared to it with
     # hmac.compare_digest
-    lookups = [params for sql, params in statements if sql == app.auth._KEY_BY_HASH]
+    lookups = [params for sql, params in statements if sql == models.keys._KEY_BY_HASH]
     assert lookups == [(hash_key(raw),), (hash_key(near_miss),)]
     for sql, params in statements:
         assert raw not in sql and near_miss not in sql

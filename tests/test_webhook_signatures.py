@@ -10,7 +10,7 @@ import pytest
 
 from actors import webhook_targets
 from actors.webhook_targets import TargetRefused, check_url, resolve
-from app.webhook_signatures import sign, signature, verify
+from models.webhook_signatures import sign, signature, verify
 
 SECRET = "whsec_test-secret"
 BODY = b'{"id":"whd_1","type":"workflow.completed","data":{"status":"COMPLETED"}}'

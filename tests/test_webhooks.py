@@ -1,6 +1,6 @@
 """Webhooks: the API, the outbox, and deliveries to a real HTTP receiver on 127.0.0.1.
 
-The receiver checks every signature with `app.webhook_signatures.verify`. Loopback targets
+The receiver checks every signature with `models.webhook_signatures.verify`. Loopback targets
 need `WEBHOOK_ALLOW_PRIVATE`, which the `webhook_settings` fixture turns on (with a short
 backoff) in the modules that read it.
 """
@@ -19,13 +19,13 @@ import pytest
 from actors import clock as clock_module
 from actors import webhook_targets
 from actors import webhooks as webhook_actor
-from app.webhook_signatures import verify
 from models import statuses
 from models.base import utcnow
 from models.errors import RunConflict
 from models.ids import new_id
 from models.runs import WorkflowRun
 from models.transitions import RunChange
+from models.webhook_signatures import verify
 from models.webhooks import Webhook, WebhookAttempt, WebhookDelivery
 from tests import run_states
 from tests.api_support import TIMESTAMP, assert_error, wait_until
