@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 
 from actors.runs import execute_step, start_run
+from harness.invariants import assert_invariants
 from models import statuses
-from models.invariants import assert_invariants
 from models.runs import WorkflowRun
 from tests.support import create_run, wait_for_run
 from tests.test_broker_signals import publish, signal

@@ -11,10 +11,10 @@ from __future__ import annotations
 import pytest
 
 from actors import driver
+from harness.handlers import ODD_RESULTS, RAISED
+from harness.invariants import assert_invariants
 from models import statuses
-from models.invariants import assert_invariants
 from models.runs import StepRun, events_of
-from tests.handlers import ODD_RESULTS, RAISED
 from tests.support import create_run, make_definition, make_run, wait_for_run
 
 ONCE = {"maxAttempts": 1}

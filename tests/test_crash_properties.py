@@ -19,10 +19,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.invariants import assert_invariants
+from harness.invariants import assert_invariants
+from harness.processes import kill, spawn, worker_command
 from models.runs import WorkflowRun
 from tests.conftest import TEST_BROKER_URL, TEST_DATABASE_URL
-from tests.processes import kill, spawn, worker_command
 from tests.support import FINAL
 from tests.test_properties import PROFILE, definitions, input_refusal, run_input
 
@@ -37,7 +37,7 @@ def restarted_worker(tmp_path):
         **os.environ,
         "DATABASE_URL": TEST_DATABASE_URL,
         "BROKER_URL": TEST_BROKER_URL,
-        "STEVORA_HANDLERS": "tests.handlers",
+        "STEVORA_HANDLERS": "harness.handlers",
     }
     stop = threading.Event()
     starts: list = []

@@ -6,9 +6,9 @@ import datetime
 
 import pytest
 
+from harness.invariants import InvariantViolated, assert_invariants, check
 from models import statuses
 from models.base import utcnow
-from models.invariants import InvariantViolated, assert_invariants, check
 from models.runs import RunEvent, StepRun, WorkflowRun
 from models.transitions import RunChange
 from tests.api_support import wait_until

@@ -35,6 +35,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from app import serializers
+from harness.processes import ProcessFailed, System, worker_command
 from models.base import utcnow
 from models.ids import new_id
 from models.keys import issue_key
@@ -44,7 +45,6 @@ from models.webhooks import create_webhook
 from tests import run_states
 from tests.api_support import assert_error
 from tests.conftest import ADMIN_TOKEN, TEST_BROKER_URL, TEST_DATABASE_URL
-from tests.processes import ProcessFailed, System, worker_command
 from tests.support import make_definition
 
 #: Examples per operation in the fuzzing phase (the coverage phase adds its own).
@@ -67,7 +67,7 @@ def api(tmp_path):
         "DATABASE_URL": TEST_DATABASE_URL,
         "BROKER_URL": TEST_BROKER_URL,
         "ADMIN_TOKEN": ADMIN_TOKEN,
-        "STEVORA_HANDLERS": "tests.handlers",
+        "STEVORA_HANDLERS": "harness.handlers",
         "WEB_CONCURRENCY": "1",
         "WEB_THREADS": "2",
     }

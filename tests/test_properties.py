@@ -1,5 +1,5 @@
 """Generated definitions, inputs, handler behaviours and signals on the real workers: every run
-ends where it should, once (`models.invariants`), and no handler ran twice for one attempt.
+ends where it should, once (`harness.invariants`), and no handler ran twice for one attempt.
 
 The profile is small by default so that `.ci/run` stays fast; `HYPOTHESIS_PROFILE=long` (see
 `bench/README.md`) runs many more examples.
@@ -14,11 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from actors import driver
+from harness.handlers import ODD_RESULTS, PROBED, RAISED
+from harness.invariants import assert_invariants
 from models import statuses
 from models.documents import MAX_DOCUMENT_BYTES, serialized_size, unstorable
-from models.invariants import assert_invariants
 from models.runs import WorkflowRun
-from tests.handlers import ODD_RESULTS, PROBED, RAISED
 from tests.support import FINAL
 from tests.test_broker_signals import publish, signal
 

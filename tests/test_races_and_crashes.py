@@ -25,6 +25,7 @@ import actors.driver
 import models.operations
 from actors.runs import start_run
 from actors.signals import deliver_signal
+from harness.processes import kill, spawn, worker_command
 from models import statuses
 from models.base import utcnow
 from models.config import settings
@@ -33,7 +34,6 @@ from models.runs import RunEvent, StepRun, WorkflowRun, events_of
 from models.signals import Signal
 from tests.api_support import wait_until
 from tests.conftest import TEST_BROKER_URL, TEST_DATABASE_URL
-from tests.processes import kill, spawn, worker_command
 from tests.support import create_run as create
 from tests.support import make_definition, make_run, wait_for_run
 
@@ -416,7 +416,7 @@ def worker_processes(tmp_path):
         **os.environ,
         "DATABASE_URL": TEST_DATABASE_URL,
         "BROKER_URL": TEST_BROKER_URL,
-        "STEVORA_HANDLERS": "tests.handlers",
+        "STEVORA_HANDLERS": "harness.handlers",
     }
 
     def start() -> subprocess.Popen:

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from harness.invariants import assert_invariants
+from harness.processes import CLOCK, kill, spawn, worker_command
 from models import statuses
-from models.invariants import assert_invariants
 from models.runs import StepRun
 from tests.conftest import TEST_BROKER_URL, TEST_DATABASE_URL
-from tests.processes import CLOCK, kill, spawn, worker_command
 from tests.support import create_run, wait_for_run
 from tests.test_races_and_crashes import marks
 
@@ -57,7 +57,7 @@ def system(tmp_path):
         **os.environ,
         "DATABASE_URL": TEST_DATABASE_URL,
         "BROKER_URL": TEST_BROKER_URL,
-        "STEVORA_HANDLERS": "tests.handlers",
+        "STEVORA_HANDLERS": "harness.handlers",
     }
     # The skew is real: a process started so reads a clock that far off.
     ahead = subprocess.run(

@@ -1,4 +1,4 @@
-"""The load of the fault runs (`tests.fault_runs`): runs of a mixed definition created over
+"""The load of the fault runs (`harness.fault_runs`): runs of a mixed definition created over
 HTTP, their signals published straight to RabbitMQ, both retried while a fault lasts.
 """
 
