@@ -194,11 +194,11 @@ def hostile_workspace(fault: Fault) -> float:
                 "SELECT status, error->>'code' FROM workflow_run WHERE id = ANY(%s)", (run_ids,)
             ).fetchall()
         )
-        if all(status in FINAL for status, _ in rows):
+        if all(status in statuses.FINAL_RUN_STATUSES for status, _ in rows):
             break
         time.sleep(0.2)
     codes = sorted({f"{status}:{code}" for status, code in rows})
-    unfinished = sum(status not in FINAL for status, _ in rows)
+    unfinished = sum(status not in statuses.FINAL_RUN_STATUSES for status, _ in rows)
     fault.measures.update(
         hostile_runs=len(run_ids), hostile_unfinished=unfinished, refused=refused, peak=peak
     )
@@ -208,10 +208,6 @@ def hostile_workspace(fault: Fault) -> float:
         f"{peak:.0f} MB at most"
     )
     return time.monotonic()
-
-
-#: Statuses a run never leaves.
-FINAL = (statuses.COMPLETED, statuses.FAILED, statuses.CANCELLED)
 
 
 def run_fault(

@@ -10,8 +10,6 @@ from models.definitions import WorkflowDefinition
 from models.ids import new_id
 from models.runs import WorkflowRun
 
-FINAL = (statuses.COMPLETED, statuses.FAILED, statuses.CANCELLED)
-
 
 def make_definition(workspace, steps: list[dict], name: str = "flow") -> WorkflowDefinition:
     """A definition inserted directly, bypassing API validation (to test the workers alone)."""
@@ -30,7 +28,9 @@ def make_run(definition: WorkflowDefinition, input: dict | None = None) -> Workf
     )
 
 
-def wait_for_run(run_id: str, wanted=FINAL, timeout: float = 10.0) -> WorkflowRun:
+def wait_for_run(
+    run_id: str, wanted=statuses.FINAL_RUN_STATUSES, timeout: float = 10.0
+) -> WorkflowRun:
     """Poll the database until the run reaches one of `wanted` statuses."""
     deadline = time.monotonic() + timeout
     while True:

@@ -17,8 +17,8 @@ from tests.api_support import (
     create_definition,
     create_run,
     task_step,
-    wait_until,
 )
+from tests.support import wait_for_run
 
 #: The fields of a run, exactly (SPEC section 4).
 RUN_FIELDS = {
@@ -65,11 +65,6 @@ DEAD_BROKER_URL = "amqp://guest:guest@127.0.0.1:1/%2F"
 @pytest.fixture
 def definition(client, auth):
     return create_definition(client, auth)
-
-
-def _finished(run_id: str) -> WorkflowRun | None:
-    run = WorkflowRun.get_by_id(run_id)
-    return run if run.status in ("COMPLETED", "FAILED") else None
 
 
 def test_create_answers_201_with_a_pending_run(client, auth, workspace, definition):
@@ -191,7 +186,7 @@ def test_a_run_of_task_steps_completes(client, auth, worker):
     ]
     definition = create_definition(client, auth, steps=steps)
     created = create_run(client, auth, definition["id"], input={"start": 1}).json["data"]
-    wait_until(lambda: _finished(created["id"]))
+    wait_for_run(created["id"])
     result = client.simulate_get(f"/v1/workflow-runs/{created['id']}", headers=auth)
     assert result.status_code == 200
     run = result.json["data"]
@@ -235,7 +230,7 @@ def test_a_failing_step_shows_its_error(client, auth, worker):
     steps = [task_step("ok"), task_step("no", handler="refuse", config={"message": "nope"})]
     definition = create_definition(client, auth, steps=steps)
     created = create_run(client, auth, definition["id"]).json["data"]
-    wait_until(lambda: _finished(created["id"]))
+    wait_for_run(created["id"])
     run = client.simulate_get(f"/v1/workflow-runs/{created['id']}", headers=auth).json["data"]
     assert run["status"] == "FAILED" and TIMESTAMP.match(run["failedAt"])
     assert run["error"]["code"] == "TASK_FAILED" and run["error"]["message"] == "nope"
@@ -248,7 +243,7 @@ def test_events_are_paginated_oldest_first(client, auth, worker):
     steps = [task_step(f"s{n}") for n in range(4)]
     definition = create_definition(client, auth, steps=steps)
     run_id = create_run(client, auth, definition["id"]).json["data"]["id"]
-    wait_until(lambda: _finished(run_id))
+    wait_for_run(run_id)
     path = f"/v1/workflow-runs/{run_id}/events"
     everything = client.simulate_get(path, query_string="pageSize=100", headers=auth).json["data"]
     assert [e["id"] for e in everything] == sorted(e["id"] for e in everything)

@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 
 from harness.invariants import assert_invariants
 from harness.processes import kill, spawn, worker_command
+from models import statuses
 from models.runs import WorkflowRun
 from tests.conftest import TEST_BROKER_URL, TEST_DATABASE_URL
-from tests.support import FINAL
 from tests.test_properties import PROFILE, definitions, input_refusal, run_input
 
 settings.register_profile("crash-ci", settings.get_profile("ci"), max_examples=4)
@@ -108,11 +108,11 @@ def test_runs_survive_workers_killed_mid_step(
     run_id = response.json["data"]["id"]
 
     deadline = time.monotonic() + 90
-    while WorkflowRun.get_by_id(run_id).status not in FINAL:
+    while WorkflowRun.get_by_id(run_id).status not in statuses.FINAL_RUN_STATUSES:
         assert time.monotonic() < deadline, f"run still {WorkflowRun.get_by_id(run_id).status}"
         time.sleep(0.05)
 
-    assert_invariants([run_id], expect=lambda run: set(FINAL))
+    assert_invariants([run_id], expect=lambda run: statuses.FINAL_RUN_STATUSES)
     calls_file = folder / "calls"
     calls = Counter(calls_file.read_text().split("\n")[:-1]) if calls_file.exists() else {}
     died = {tuple(path.name.rsplit("-", 1)) for path in folder.iterdir() if path.name != "calls"}

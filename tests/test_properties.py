@@ -19,7 +19,6 @@ from harness.invariants import assert_invariants
 from models import statuses
 from models.documents import MAX_DOCUMENT_BYTES, serialized_size, unstorable
 from models.runs import WorkflowRun
-from tests.support import FINAL
 from tests.test_broker_signals import publish, signal
 
 settings.register_profile(
@@ -214,12 +213,12 @@ def test_generated_runs_end_where_they_should_once(
     deadline = time.monotonic() + 30
     while True:
         found = [WorkflowRun.get_by_id(run_id).status for run_id in run_ids]
-        if all(status in FINAL for status in found):
+        if all(status in statuses.FINAL_RUN_STATUSES for status in found):
             break
         assert time.monotonic() < deadline, f"runs still {found} for {steps}"
         time.sleep(0.05)
 
-    assert_invariants(run_ids, expect=lambda run: set(FINAL))
+    assert_invariants(run_ids, expect=lambda run: statuses.FINAL_RUN_STATUSES)
     assert len(PROBED) == len(set(PROBED)), "a handler ran twice for one attempt"
     for run_id in run_ids:
         run = WorkflowRun.get_by_id(run_id)
