@@ -24,6 +24,7 @@ from harness.processes import kill, spawn, worker_command
 from models import statuses
 from models.runs import WorkflowRun
 from tests.conftest import TEST_BROKER_URL, TEST_DATABASE_URL
+from tests.support import post_run
 from tests.test_properties import PROFILE, definitions, input_refusal, run_input
 
 settings.register_profile("crash-ci", settings.get_profile("ci"), max_examples=4)
@@ -95,11 +96,7 @@ def test_runs_survive_workers_killed_mid_step(
     if created.status_code == 400:
         return  # unstorable generated text: the edge's refusal is tested in test_properties
     assert created.status_code == 201, created.json
-    response = client.simulate_post(
-        "/v1/workflow-runs",
-        headers=auth,
-        json={"definitionId": created.json["data"]["id"], "input": run_input_value},
-    )
+    response = post_run(client, auth, created.json["data"]["id"], input=run_input_value)
     refusal = input_refusal(run_input_value)
     if refusal is not None:  # the edge's answer to inputs past its limits
         assert (response.status_code, response.json["error"]["code"]) == refusal

@@ -45,7 +45,7 @@ from models.webhooks import create_webhook
 from tests import run_states
 from tests.api_support import assert_error
 from tests.conftest import ADMIN_TOKEN, TEST_BROKER_URL, TEST_DATABASE_URL
-from tests.support import make_definition
+from tests.support import insert_definition
 
 #: Examples per operation in the fuzzing phase (the coverage phase adds its own).
 MAX_EXAMPLES = 20
@@ -124,7 +124,7 @@ def seeded(workspace):
     doomed = create_webhook(ws.id, "http://127.0.0.1:9/doomed", ["workflow.failed"])
     run_states.completed(ws)  # a delivery for `kept`
     _add_llm_call(paused)
-    definition = make_definition(ws, [{"type": "task", "name": "work", "handler": "noop"}])
+    definition = insert_definition(ws, [{"type": "task", "name": "work", "handler": "noop"}])
     return Seeded(
         ids={
             "run_id": paused.id,

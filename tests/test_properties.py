@@ -19,6 +19,7 @@ from harness.invariants import assert_invariants
 from models import statuses
 from models.documents import MAX_DOCUMENT_BYTES, serialized_size, unstorable
 from models.runs import WorkflowRun
+from tests.support import post_run
 from tests.test_broker_signals import publish, signal
 
 settings.register_profile(
@@ -180,11 +181,7 @@ def test_generated_runs_end_where_they_should_once(
     assert created.status_code == 201, created.json
     run_ids = []
     for run_input_value in inputs:
-        response = client.simulate_post(
-            "/v1/workflow-runs",
-            headers=auth,
-            json={"definitionId": created.json["data"]["id"], "input": run_input_value},
-        )
+        response = post_run(client, auth, created.json["data"]["id"], input=run_input_value)
         refusal = input_refusal(run_input_value)
         if refusal is not None:
             assert (response.status_code, response.json["error"]["code"]) == refusal

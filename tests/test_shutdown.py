@@ -23,8 +23,7 @@ from models import statuses
 from models.runs import StepRun, WorkflowRun
 from tests.api_support import wait_until
 from tests.conftest import TEST_BROKER_URL, TEST_DATABASE_URL
-from tests.support import create_run as create
-from tests.support import wait_for_run
+from tests.support import create_run_over_http, wait_for_run
 from tests.test_races_and_crashes import marks
 
 #: How the platform delivers SIGTERM: to the main process, or to its whole process group.
@@ -134,7 +133,7 @@ def test_sigterm_to_the_worker_finishes_the_steps_in_hand_and_hands_back_the_res
         {"type": "task", "name": "after", "handler": "echo", "config": {"after": True}},
     ]
     worker = system.start("worker")
-    run_ids = [create(client, auth, steps) for _ in range(4)]
+    run_ids = [create_run_over_http(client, auth, steps) for _ in range(4)]
     wait_until(lambda: len(marks(log, "start")) == 2, timeout=20)
 
     # When it gets SIGTERM

@@ -11,14 +11,14 @@ from models.db import db
 from models.errors import IllegalTransition, RunConflict
 from models.runs import RunEvent, StepRun, WorkflowRun, events_of
 from models.transitions import RunChange
-from tests.support import make_definition, make_run
+from tests.support import insert_definition, insert_run
 
 STEPS = [{"type": "task", "name": "a", "handler": "noop"}]
 
 
 @pytest.fixture
 def run(workspace):
-    return make_run(make_definition(workspace[0], STEPS))
+    return insert_run(insert_definition(workspace[0], STEPS))
 
 
 def _force_status(run: WorkflowRun, status: str) -> WorkflowRun:
