@@ -73,7 +73,7 @@ def resume(run_id: str, step_run_id: str, attempt: int, hand_off: HandOff) -> No
         return
     step_run = step_run_by_id(step_run_id)
     steps = definition_steps(run.definition_id)
-    live = run.status in (statuses.RUNNING, statuses.WAITING, statuses.PAUSED)
+    live = run.status in statuses.LIVE_RUN_STATUSES
     if live and step_run.status == statuses.RUNNING and step_run.attempt == attempt:
         # Taken on from a message: claim the attempt, or leave it to the worker that has it.
         if not leases.claim(run):

@@ -109,7 +109,7 @@ def _record_completion(
         change.also(lambda: consume_signal(signal.id, step_run.id))
         if signal.source == FROM_BROKER:
             change.event("SIGNAL_RECEIVED", _signal_payload(signal), step_run)
-    if run.status in (statuses.WAITING, statuses.PAUSED):
+    if run.status in statuses.HELD_RUN_STATUSES:
         change.move(statuses.RUNNING, None)  # told by the events that follow
     output = outcome.updates if outcome.output is None else outcome.output
     change.move_step(step_run, statuses.COMPLETED, "STEP_COMPLETED", output=output)

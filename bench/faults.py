@@ -20,10 +20,10 @@ task, a retried one) over HTTP for each of these, in turn:
 - every command twice: web, worker and clock publish every message twice, and every signal is
   published twice;
 - hostile workspace: another workspace sends the worst definitions, inputs and handler results
-  it can (`tests/hostile.py`); its runs must all end, the bad bodies be refused, and the
+  it can (`harness/hostile.py`); its runs must all end, the bad bodies be refused, and the
   workers' memory stay bounded.
 
-After each it checks the runs (`models.invariants`, and each final state against its input)
+After each it checks the runs (`harness.invariants`, and each final state against its input)
 and prints: runs attempted, completed, lost (accepted but not completed: must be 0), doubled
 (a step completed or an attempt started twice, or a wrong final state: must be 0), and the
 seconds from the fault's end (the last create, without one) until every run was final. It
@@ -55,17 +55,17 @@ def main() -> int:
     broker_url = f"amqp://guest:guest@{args.broker_host}:5672/{args.vhost}"
     # Settings are read once, at import: the environment comes first.
     os.environ.update(
-        DATABASE_URL=args.database_url, BROKER_URL=broker_url, STEVORA_HANDLERS="tests.handlers"
+        DATABASE_URL=args.database_url, BROKER_URL=broker_url, STEVORA_HANDLERS="harness.handlers"
     )
     sys.path.insert(0, str(REPO_ROOT))
     from app.local_services import ensure_running
+    from harness import fault_load, fault_runs
+    from harness.invariants import check, summary
+    from harness.processes import System, worker_command
     from models import statuses
     from models.db import db
-    from models.invariants import check, summary
     from models.keys import create_workspace
     from models.migrate import create_database, migrate
-    from tests import fault_load, fault_runs
-    from tests.processes import System, worker_command
 
     database = urlparse(args.database_url)
     ensure_running(database.hostname, database.port or 5432, args.broker_host, 5672)

@@ -25,7 +25,8 @@ RUN_MOVES: dict[str, frozenset[str]] = {
     CANCELLED: frozenset(),
 }
 
-#: Where a step run may go from each status. FAILED -> RUNNING is a retried run's step.
+#: Where a step run may go from each status. FAILED -> RUNNING is the step's next attempt, once
+#: its backoff is over (a retried run starts a new step run).
 STEP_MOVES: dict[str, frozenset[str]] = {
     PENDING: frozenset({RUNNING, SKIPPED, CANCELLED}),
     RUNNING: frozenset({WAITING, COMPLETED, FAILED, CANCELLED}),
@@ -36,7 +37,18 @@ STEP_MOVES: dict[str, frozenset[str]] = {
     CANCELLED: frozenset(),
 }
 
-#: Statuses a run never leaves.
-FINAL_RUN_STATUSES = frozenset({COMPLETED, CANCELLED})
+#: Statuses in which a run is final (SPEC's word): no worker or clock moves it again, and it
+#: holds no timer. Only a user's operation may: the retry of a FAILED run.
+FINAL_RUN_STATUSES = frozenset({COMPLETED, FAILED, CANCELLED})
+#: The final statuses a run never leaves, whatever anyone does.
+CLOSED_RUN_STATUSES = frozenset({COMPLETED, CANCELLED})
+#: Statuses in which a step run's attempt is over, stamped with `completed_at` and its duration.
+#: A FAILED step run may still start its next attempt.
+ENDED_STEP_STATUSES = frozenset({COMPLETED, FAILED, SKIPPED, CANCELLED})
+#: Statuses in which a run is held at its current step, waiting for a timer, a signal or a
+#: decision; a step that goes on moves it to RUNNING again.
+HELD_RUN_STATUSES = frozenset({WAITING, PAUSED})
+#: Statuses in which a run's current step may be acted on by a worker.
+LIVE_RUN_STATUSES = frozenset({RUNNING, WAITING, PAUSED})
 #: Statuses in which a run may be cancelled.
 CANCELLABLE = frozenset({PENDING, RUNNING, WAITING, PAUSED})

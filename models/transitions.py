@@ -44,11 +44,6 @@ _RUN_STAMPS = {
     statuses.CANCELLED: "cancelled_at",
 }
 
-#: Statuses after which the clock has nothing more to do for a run.
-_RUN_FINAL = frozenset({statuses.COMPLETED, statuses.FAILED, statuses.CANCELLED})
-
-_STEP_FINAL = frozenset({statuses.COMPLETED, statuses.FAILED, statuses.SKIPPED, statuses.CANCELLED})
-
 
 class RunChange:
     """One atomic change of a run, applied by `commit`."""
@@ -85,7 +80,7 @@ class RunChange:
             self._fields["failed_at"] = None  # a retried run is no longer failed
         if status in _RUN_STAMPS:
             self._fields[_RUN_STAMPS[status]] = self.now
-        if status in _RUN_FINAL:
+        if status in statuses.FINAL_RUN_STATUSES:
             self._fields["next_run_at"] = None
         self.status = status
         self.update(**fields)
@@ -196,7 +191,7 @@ class RunChange:
         if status not in statuses.STEP_MOVES[step_run.status]:
             raise IllegalTransition("step run", step_run.status, status)
         changes = {"status": status, **fields}
-        if status in _STEP_FINAL:
+        if status in statuses.ENDED_STEP_STATUSES:
             changes["completed_at"] = self.now
             changes["duration_ms"] = _milliseconds(self.now - (step_run.started_at or self.now))
         for name, value in changes.items():

@@ -56,12 +56,6 @@ def create_definition(client, auth: dict, **overrides: Any) -> dict:
     return result.json["data"]
 
 
-def create_run(client, auth: dict, definition_id: str, **body: Any):
-    return client.simulate_post(
-        "/v1/workflow-runs", json={"definitionId": definition_id, **body}, headers=auth
-    )
-
-
 def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02):
     """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout

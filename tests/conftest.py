@@ -20,7 +20,7 @@ ADMIN_TOKEN = "test-admin-token"
 os.environ["DATABASE_URL"] = TEST_DATABASE_URL
 os.environ["BROKER_URL"] = TEST_BROKER_URL
 os.environ["ADMIN_TOKEN"] = ADMIN_TOKEN
-os.environ["STEVORA_HANDLERS"] = "tests.handlers"
+os.environ["STEVORA_HANDLERS"] = "harness.handlers"
 # Timers in tests are milliseconds to a second: the clock looks often.
 os.environ["STEVORA_CLOCK_INTERVAL_MS"] = "50"
 # A dead worker lets go of its step attempts within this long (ms).

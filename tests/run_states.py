@@ -12,7 +12,7 @@ from models.base import utcnow
 from models.ids import new_id
 from models.runs import StepRun, WorkflowRun
 from models.transitions import RunChange
-from tests.support import make_definition, make_run
+from tests.support import insert_definition, insert_run
 
 TASK = {"type": "task", "name": "work", "handler": "noop"}
 EXTERNAL_EVENT = {"type": "external_event", "name": "payment", "signalType": "payment.received"}
@@ -21,7 +21,7 @@ ERROR = {"code": "TASK_FAILED", "message": "nope"}
 
 
 def pending(workspace, steps: list[dict] | None = None) -> WorkflowRun:
-    return make_run(make_definition(workspace, steps or [TASK]))
+    return insert_run(insert_definition(workspace, steps or [TASK]))
 
 
 def running(

@@ -25,7 +25,6 @@ from tests.api_support import TIMESTAMP, assert_error, take_commands
 DEAD_BROKER_URL = "amqp://guest:guest@127.0.0.1:1/%2F"
 
 LIVE = (statuses.PENDING, statuses.RUNNING, statuses.WAITING, statuses.PAUSED)
-ENDED = (statuses.COMPLETED, statuses.CANCELLED, statuses.FAILED)
 
 
 def _post(client, auth, run_id: str, operation: str, **kwargs):
@@ -89,7 +88,7 @@ def test_cancel_refuses_body_fields(client, auth, workspace):
     _unchanged(run)
 
 
-@pytest.mark.parametrize("status", ENDED)
+@pytest.mark.parametrize("status", sorted(statuses.FINAL_RUN_STATUSES))
 def test_cancel_an_ended_run_is_409(client, auth, workspace, status):
     run = run_states.in_status(workspace[0], status)
     steps = [(s.id, s.status) for s in _steps(run.id)]

@@ -15,10 +15,9 @@ from tests.api_support import (
     TIMESTAMP,
     assert_error,
     create_definition,
-    create_run,
     task_step,
-    wait_until,
 )
+from tests.support import post_run, wait_for_run
 
 #: The fields of a run, exactly (SPEC section 4).
 RUN_FIELDS = {
@@ -67,13 +66,8 @@ def definition(client, auth):
     return create_definition(client, auth)
 
 
-def _finished(run_id: str) -> WorkflowRun | None:
-    run = WorkflowRun.get_by_id(run_id)
-    return run if run.status in ("COMPLETED", "FAILED") else None
-
-
 def test_create_answers_201_with_a_pending_run(client, auth, workspace, definition):
-    result = create_run(client, auth, definition["id"], input={"start": 10})
+    result = post_run(client, auth, definition["id"], input={"start": 10})
     assert result.status_code == 201
     assert result.json["success"] is True
     run = result.json["data"]
@@ -93,21 +87,21 @@ def test_create_answers_201_with_a_pending_run(client, auth, workspace, definiti
 
 
 def test_input_defaults_to_an_empty_object(client, auth, definition):
-    result = create_run(client, auth, definition["id"])
+    result = post_run(client, auth, definition["id"])
     assert result.status_code == 201 and result.json["data"]["input"] == {}
 
 
 def test_a_repeated_idempotency_key_returns_the_same_run(client, auth, definition, other_workspace):
-    first = create_run(client, auth, definition["id"], idempotencyKey="order-42")
-    again = create_run(client, auth, definition["id"], idempotencyKey="order-42", input={"x": 1})
+    first = post_run(client, auth, definition["id"], idempotencyKey="order-42")
+    again = post_run(client, auth, definition["id"], idempotencyKey="order-42", input={"x": 1})
     assert first.status_code == 201 and again.status_code == 200
     assert again.json["data"] == first.json["data"]
     assert again.json["data"]["idempotencyKey"] == "order-42"
-    other_key = create_run(client, auth, definition["id"], idempotencyKey="order-43")
+    other_key = post_run(client, auth, definition["id"], idempotencyKey="order-43")
     assert other_key.status_code == 201
     # Keys are per workspace.
     theirs = create_definition(client, {"x-api-key": other_workspace[1]})
-    elsewhere = create_run(
+    elsewhere = post_run(
         client, {"x-api-key": other_workspace[1]}, theirs["id"], idempotencyKey="order-42"
     )
     assert elsewhere.status_code == 201
@@ -122,7 +116,7 @@ def test_concurrent_creates_with_one_key_make_one_run(auth, definition):
     def create():
         client = falcon.testing.TestClient(app)
         barrier.wait()
-        results.append(create_run(client, auth, definition["id"], idempotencyKey="once"))
+        results.append(post_run(client, auth, definition["id"], idempotencyKey="once"))
 
     threads = [threading.Thread(target=create) for _ in range(8)]
     for thread in threads:
@@ -155,31 +149,31 @@ def test_create_validates_the_body(client, auth, definition, body, field):
 
 
 def test_an_idempotency_key_of_255_characters_is_accepted(client, auth, definition):
-    result = create_run(client, auth, definition["id"], idempotencyKey="k" * 255)
+    result = post_run(client, auth, definition["id"], idempotencyKey="k" * 255)
     assert result.status_code == 201
 
 
 def test_an_unknown_definition_is_404(client, auth, definition, other_workspace):
     theirs = create_definition(client, {"x-api-key": other_workspace[1]})
     for definition_id in ("wfdef_" + "0" * 26, "nope", theirs["id"]):
-        assert_error(create_run(client, auth, definition_id), 404, "NOT_FOUND")
+        assert_error(post_run(client, auth, definition_id), 404, "NOT_FOUND")
     assert WorkflowRun.select().count() == 0
 
 
 def test_input_over_256_kib_is_413(client, auth, definition):
-    result = create_run(client, auth, definition["id"], input={"blob": "x" * (256 * 1024)})
+    result = post_run(client, auth, definition["id"], input={"blob": "x" * (256 * 1024)})
     assert_error(result, 413, "PAYLOAD_TOO_LARGE")
     assert WorkflowRun.select().count() == 0
-    fits = create_run(client, auth, definition["id"], input={"blob": "x" * (255 * 1024)})
+    fits = post_run(client, auth, definition["id"], input={"blob": "x" * (255 * 1024)})
     assert fits.status_code == 201
 
 
 def test_creating_publishes_start_run_and_a_pending_repeat_publishes_again(
     client, auth, broker, definition
 ):
-    create_run(client, auth, definition["id"], idempotencyKey="k")
+    post_run(client, auth, definition["id"], idempotencyKey="k")
     assert broker.get_queue_message_counts("runs")[0] == 1
-    create_run(client, auth, definition["id"], idempotencyKey="k")
+    post_run(client, auth, definition["id"], idempotencyKey="k")
     assert broker.get_queue_message_counts("runs")[0] == 2
 
 
@@ -190,8 +184,8 @@ def test_a_run_of_task_steps_completes(client, auth, worker):
         task_step("keys", handler="record_attempt"),
     ]
     definition = create_definition(client, auth, steps=steps)
-    created = create_run(client, auth, definition["id"], input={"start": 1}).json["data"]
-    wait_until(lambda: _finished(created["id"]))
+    created = post_run(client, auth, definition["id"], input={"start": 1}).json["data"]
+    wait_for_run(created["id"])
     result = client.simulate_get(f"/v1/workflow-runs/{created['id']}", headers=auth)
     assert result.status_code == 200
     run = result.json["data"]
@@ -234,8 +228,8 @@ def test_a_run_of_task_steps_completes(client, auth, worker):
 def test_a_failing_step_shows_its_error(client, auth, worker):
     steps = [task_step("ok"), task_step("no", handler="refuse", config={"message": "nope"})]
     definition = create_definition(client, auth, steps=steps)
-    created = create_run(client, auth, definition["id"]).json["data"]
-    wait_until(lambda: _finished(created["id"]))
+    created = post_run(client, auth, definition["id"]).json["data"]
+    wait_for_run(created["id"])
     run = client.simulate_get(f"/v1/workflow-runs/{created['id']}", headers=auth).json["data"]
     assert run["status"] == "FAILED" and TIMESTAMP.match(run["failedAt"])
     assert run["error"]["code"] == "TASK_FAILED" and run["error"]["message"] == "nope"
@@ -247,8 +241,8 @@ def test_a_failing_step_shows_its_error(client, auth, worker):
 def test_events_are_paginated_oldest_first(client, auth, worker):
     steps = [task_step(f"s{n}") for n in range(4)]
     definition = create_definition(client, auth, steps=steps)
-    run_id = create_run(client, auth, definition["id"]).json["data"]["id"]
-    wait_until(lambda: _finished(run_id))
+    run_id = post_run(client, auth, definition["id"]).json["data"]["id"]
+    wait_for_run(run_id)
     path = f"/v1/workflow-runs/{run_id}/events"
     everything = client.simulate_get(path, query_string="pageSize=100", headers=auth).json["data"]
     assert [e["id"] for e in everything] == sorted(e["id"] for e in everything)
@@ -266,7 +260,7 @@ def test_events_are_paginated_oldest_first(client, auth, worker):
 def test_a_broker_outage_does_not_fail_creation(auth, definition, caplog):
     client = falcon.testing.TestClient(create_app(broker=RabbitmqBroker(url=DEAD_BROKER_URL)))
     with caplog.at_level(logging.WARNING, logger="app.commands"):
-        result = create_run(client, auth, definition["id"])
+        result = post_run(client, auth, definition["id"])
     assert result.status_code == 201
     assert WorkflowRun.get_by_id(result.json["data"]["id"]).status == "PENDING"
     assert "not published" in caplog.text
@@ -275,7 +269,7 @@ def test_a_broker_outage_does_not_fail_creation(auth, definition, caplog):
 def _make_runs(client, auth):
     one = create_definition(client, auth, name="one")
     two = create_definition(client, auth, name="two")
-    runs = [create_run(client, auth, d["id"]).json["data"] for d in (one, two, one)]
+    runs = [post_run(client, auth, d["id"]).json["data"] for d in (one, two, one)]
     return one, runs
 
 
@@ -317,7 +311,7 @@ def test_bad_list_filters_are_400(client, auth, query, field):
 
 
 def test_get_a_pending_run_has_no_step_runs(client, auth, definition):
-    created = create_run(client, auth, definition["id"]).json["data"]
+    created = post_run(client, auth, definition["id"]).json["data"]
     result = client.simulate_get(f"/v1/workflow-runs/{created['id']}", headers=auth)
     assert result.json["data"] == {**created, "stepRuns": [], "stepRunsTotal": 0}
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import time
 
 from actors.runs import execute_step, start_run
+from harness.invariants import assert_invariants
 from models import statuses
-from models.invariants import assert_invariants
 from models.runs import WorkflowRun
-from tests.support import create_run, wait_for_run
+from tests.support import create_run_over_http, wait_for_run
 from tests.test_broker_signals import publish, signal
 from tests.test_races_and_crashes import marks, patch_settings
 
@@ -28,7 +28,7 @@ def slow_second_step(client, auth, log, seconds: float) -> str:
             "config": {"path": str(log), "seconds": seconds},
         },
     ]
-    return create_run(client, auth, steps)
+    return create_run_over_http(client, auth, steps)
 
 
 def wait_for_mark(log, kind: str, count: int = 1, timeout: float = 10.0) -> None:
@@ -106,7 +106,7 @@ def test_a_start_command_delivered_three_times_starts_once(client, auth, broker,
     steps = [
         {"type": "task", "name": "slow", "handler": "marker", "config": {"path": str(log)}},
     ]
-    run_id = create_run(client, auth, steps)
+    run_id = create_run_over_http(client, auth, steps)
     start_run.send(run_id)
     start_run.send(run_id)
     done = wait_for_run(run_id)

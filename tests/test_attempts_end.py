@@ -11,11 +11,11 @@ from __future__ import annotations
 import pytest
 
 from actors import recording
+from harness.handlers import ODD_RESULTS, RAISED
+from harness.invariants import assert_invariants
 from models import statuses
-from models.invariants import assert_invariants
 from models.runs import StepRun, events_of
-from tests.handlers import ODD_RESULTS, RAISED
-from tests.support import create_run, make_definition, make_run, wait_for_run
+from tests.support import create_run_over_http, insert_definition, insert_run, wait_for_run
 
 ONCE = {"maxAttempts": 1}
 
@@ -34,7 +34,7 @@ def failed_with(run_id: str, code: str, timeout: float = 10.0):
 
 def test_a_condition_over_values_it_cannot_compare_fails_its_step(client, auth, worker, clock):
     # `[1] in {}` raises TypeError (a list is not hashable): once a run stuck RUNNING.
-    run_id = create_run(
+    run_id = create_run_over_http(
         client,
         auth,
         [{"type": "condition", "name": "check", "expression": "input.a in input.b"}],
@@ -48,7 +48,7 @@ def test_a_condition_over_values_it_cannot_compare_fails_its_step(client, auth, 
 
 @pytest.mark.parametrize("kind", sorted(RAISED))
 def test_any_exception_a_handler_raises_fails_the_attempt(client, auth, worker, kind):
-    run_id = create_run(
+    run_id = create_run_over_http(
         client,
         auth,
         [
@@ -82,7 +82,7 @@ def test_a_result_postgresql_cannot_store_fails_the_attempt(
     client, auth, worker, clock, kind, code
 ):
     assert kind in ODD_RESULTS
-    run_id = create_run(
+    run_id = create_run_over_http(
         client,
         auth,
         [
@@ -105,7 +105,7 @@ def test_a_result_postgresql_cannot_store_fails_the_attempt(
 def test_state_is_measured_as_it_is_stored_utf8(client, auth, worker):
     # 90,000 CJK characters are 270 KB as UTF-8 but 540 KB as ASCII escapes: the API's input
     # limit and the worker's state limit measure the same way, compact UTF-8.
-    run_id = create_run(
+    run_id = create_run_over_http(
         client,
         auth,
         [
@@ -120,7 +120,7 @@ def test_state_is_measured_as_it_is_stored_utf8(client, auth, worker):
     )
     failed_with(run_id, "STATE_TOO_LARGE")
     small = "漢" * 80_000  # 240 KB as UTF-8: under the limit, though 480 KB escaped.
-    run_id = create_run(
+    run_id = create_run_over_http(
         client,
         auth,
         [{"type": "task", "name": "echo", "handler": "echo", "config": {"x": "{{input.s}}"}}],
@@ -133,14 +133,14 @@ def test_state_is_measured_as_it_is_stored_utf8(client, auth, worker):
 def test_a_value_too_long_for_its_column_fails_the_step_not_the_worker(workspace, worker):
     # A definition stored before creation checked the length: the approval request's
     # content_key column refuses it at commit time.
-    definition = make_definition(
+    definition = insert_definition(
         workspace[0],
         [
             {"type": "task", "name": "put", "handler": "echo", "config": {"k" * 300: "text"}},
             {"type": "approval", "name": "review", "contentKey": "k" * 300},
         ],
     )
-    run = make_run(definition)
+    run = insert_run(definition)
     from actors.runs import start_run
 
     start_run.send(run.id)
@@ -169,7 +169,7 @@ def test_skipped_steps_count_towards_the_step_limit(client, auth, worker):
     steps = [{"type": "condition", "name": "s0", "expression": "true", "trueStep": "s499"}]
     steps += [{"type": "task", "name": f"s{i}", "handler": "noop"} for i in range(1, 499)]
     steps.append({"type": "condition", "name": "s499", "expression": "true", "trueStep": "s0"})
-    run_id = create_run(client, auth, steps)
+    run_id = create_run_over_http(client, auth, steps)
     run = failed_with(run_id, "STEP_LIMIT_EXCEEDED", timeout=60)
     visits = StepRun.select().where(StepRun.run == run_id).count()
     assert visits <= recording.MAX_STEPS_PER_RUN
@@ -184,7 +184,7 @@ def test_retry_after_the_step_limit_goes_on_without_repeating_a_step(
     client, auth, worker, monkeypatch
 ):
     monkeypatch.setattr(recording, "MAX_STEPS_PER_RUN", 20)
-    run_id = create_run(
+    run_id = create_run_over_http(
         client,
         auth,
         [
@@ -211,7 +211,7 @@ def test_retry_after_the_step_limit_goes_on_without_repeating_a_step(
 def test_the_idempotency_key_is_new_for_every_visit_and_kept_across_attempts(
     client, auth, worker, clock
 ):
-    run_id = create_run(
+    run_id = create_run_over_http(
         client,
         auth,
         [
@@ -237,7 +237,9 @@ def test_the_idempotency_key_is_new_for_every_visit_and_kept_across_attempts(
 
 
 def test_events_carry_a_gapless_sequence(client, auth, worker):
-    run_id = create_run(client, auth, [{"type": "task", "name": "a", "handler": "noop"}] * 1)
+    run_id = create_run_over_http(
+        client, auth, [{"type": "task", "name": "a", "handler": "noop"}] * 1
+    )
     wait_for_run(run_id)
     listed = client.simulate_get(f"/v1/workflow-runs/{run_id}/events", headers=auth).json["data"]
     assert [event["sequence"] for event in listed] == list(range(1, len(listed) + 1))
@@ -248,7 +250,7 @@ def test_templates_cannot_multiply_memory(client, auth, worker):
     # 2,000 five-byte templates naming a 200 KB value would render to 400 MB: refused as
     # soon as the rendering passes 256 KiB.
     config = {"copies": ["{{input.big}}"] * 2000, "text": "{{input.big}}{{input.big}}"}
-    run_id = create_run(
+    run_id = create_run_over_http(
         client,
         auth,
         [{"type": "task", "name": "t", "handler": "echo", "config": config}],
@@ -265,7 +267,7 @@ def test_an_llm_json_answer_nested_1000_deep_fails_the_attempt(client, auth, wor
     with FakeProvider(OPENAI) as server:
         point_at(monkeypatch, openai=server)
         server.script(text("[" * 1000 + "]" * 1000))
-        run_id = create_run(
+        run_id = create_run_over_http(
             client,
             auth,
             [

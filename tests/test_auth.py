@@ -24,10 +24,10 @@ from tests.api_support import (
     api_routes,
     assert_error,
     create_definition,
-    create_run,
     definition_body,
 )
 from tests.conftest import ADMIN_TOKEN
+from tests.support import post_run
 
 #: A public address, so the webhook is accepted without resolving a name.
 WEBHOOK = {"url": "https://93.184.215.14/hooks", "events": ["workflow.completed"]}
@@ -72,7 +72,7 @@ ID_ROUTES = [route for route in KEY_ROUTES if _parameters(route)]
 def owned(client, auth, workspace):
     """One resource of each type of `workspace` (PREFIXES), by id."""
     definition = create_definition(client, auth)
-    run = create_run(client, auth, definition["id"]).json["data"]
+    run = post_run(client, auth, definition["id"]).json["data"]
     key = client.simulate_post("/v1/api-keys", json={"name": "spare"}, headers=auth).json["data"]
     _, _, request = run_states.paused(workspace[0])
     ids = {

@@ -27,7 +27,7 @@ from models.runs import RunEvent, StepRun, WorkflowRun, events_of
 from models.signals import Signal
 from tests.api_support import wait_until
 from tests.conftest import TEST_BROKER_URL, TEST_VHOST
-from tests.support import wait_for_run
+from tests.support import create_run_over_http, wait_for_run
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 #: The publisher user the tests create, one per test vhost so parallel suites do not meet.
@@ -38,21 +38,6 @@ WAIT_THEN_SHIP = [
     {"type": "external_event", "name": "payment", "signalType": "payment.received"},
     {"type": "task", "name": "ship", "handler": "echo", "config": {"shipped": True}},
 ]
-
-
-def start(client, auth, steps: list[dict]) -> str:
-    """A definition and a run of it, over HTTP; the run's id."""
-    definition = client.simulate_post(
-        "/v1/workflow-definitions",
-        headers=auth,
-        json={"name": "signals", "version": str(time.monotonic_ns()), "steps": steps},
-    )
-    assert definition.status_code == 201, definition.json
-    run = client.simulate_post(
-        "/v1/workflow-runs", headers=auth, json={"definitionId": definition.json["data"]["id"]}
-    )
-    assert run.status_code == 201, run.json
-    return run.json["data"]["id"]
 
 
 def signal(
@@ -151,7 +136,7 @@ def publisher():
 
 
 def test_a_signal_published_with_pika_resumes_a_waiting_run(client, auth, worker):
-    run_id = start(client, auth, WAIT_THEN_SHIP)
+    run_id = create_run_over_http(client, auth, WAIT_THEN_SHIP)
     wait_for_run(run_id, (statuses.WAITING,))
 
     publish(signal(run_id, "payment.received", {"amount": 42}, "pay-1"))
@@ -182,7 +167,7 @@ TWO_TICKS = [
 
 
 def test_the_same_signal_published_twice_takes_effect_once(client, auth, worker):
-    run_id = start(client, auth, TWO_TICKS)
+    run_id = create_run_over_http(client, auth, TWO_TICKS)
     wait_for_run(run_id, (statuses.WAITING,))
 
     message = signal(run_id, "tick", {"ticked": 1}, "tick-1")
@@ -205,7 +190,7 @@ def test_the_same_signal_published_twice_takes_effect_once(client, auth, worker)
 
 
 def test_two_signals_of_one_type_are_consumed_in_order_by_two_steps(client, auth, worker):
-    run_id = start(client, auth, TWO_TICKS)
+    run_id = create_run_over_http(client, auth, TWO_TICKS)
     wait_for_run(run_id, (statuses.WAITING,))
 
     publish(signal(run_id, "tick", {"last": "a"}, "tick-a"))
@@ -221,7 +206,7 @@ def test_two_signals_of_one_type_are_consumed_in_order_by_two_steps(client, auth
 
 
 def test_an_early_signal_is_kept_until_the_step_and_never_waits(client, auth, worker):
-    run_id = start(
+    run_id = create_run_over_http(
         client,
         auth,
         [
@@ -253,7 +238,7 @@ def test_an_early_signal_is_kept_until_the_step_and_never_waits(client, auth, wo
 
 
 def test_a_signal_sent_during_a_wait_step_is_kept_for_the_step_after(client, auth, worker, clock):
-    run_id = start(
+    run_id = create_run_over_http(
         client, auth, [{"type": "wait", "name": "pause", "durationMs": 400}, *WAIT_THEN_SHIP]
     )
     wait_for_run(run_id, (statuses.WAITING,))
@@ -278,7 +263,7 @@ def test_a_signal_stored_just_as_its_run_starts_waiting_is_not_stranded(
     # and stores the signal only after the run went WAITING and looked for signals itself.
     from actors import signals
 
-    run_id = start(
+    run_id = create_run_over_http(
         client,
         auth,
         [
@@ -318,7 +303,7 @@ def test_malformed_messages_are_dead_lettered_and_the_worker_keeps_serving(
     client, auth, workspace, worker, caplog
 ):
     caplog.set_level(logging.WARNING)
-    run_id = start(client, auth, WAIT_THEN_SHIP)
+    run_id = create_run_over_http(client, auth, WAIT_THEN_SHIP)
     waiting = wait_for_run(run_id, (statuses.WAITING,))
     good = signal(run_id, "payment.received", {"amount": 1})
     kwargs = good["kwargs"]
@@ -385,8 +370,8 @@ def test_a_signal_naming_a_run_of_another_workspace_is_dead_lettered(
     client, auth, other_workspace, worker
 ):
     others = {"x-api-key": other_workspace[1]}
-    theirs = start(client, others, WAIT_THEN_SHIP)
-    ours = start(client, auth, WAIT_THEN_SHIP)
+    theirs = create_run_over_http(client, others, WAIT_THEN_SHIP)
+    ours = create_run_over_http(client, auth, WAIT_THEN_SHIP)
     before = wait_for_run(theirs, (statuses.WAITING,))
     wait_for_run(ours, (statuses.WAITING,))
     our_workspace = WorkflowRun.get_by_id(ours).workspace_id
@@ -403,8 +388,8 @@ def test_a_signal_naming_a_run_of_another_workspace_is_dead_lettered(
 def test_the_publisher_user_may_publish_signals_to_the_exchange_only(
     client, auth, worker, publisher
 ):
-    run_id = start(client, auth, WAIT_THEN_SHIP)
-    other_id = start(client, auth, WAIT_THEN_SHIP)
+    run_id = create_run_over_http(client, auth, WAIT_THEN_SHIP)
+    other_id = create_run_over_http(client, auth, WAIT_THEN_SHIP)
     wait_for_run(run_id, (statuses.WAITING,))
     before = wait_for_run(other_id, (statuses.WAITING,))
     assert topology.set_up_publisher(publisher, "first-password", TEST_VHOST) is True
@@ -450,7 +435,7 @@ def test_the_publisher_user_may_publish_signals_to_the_exchange_only(
 def test_stevora_rabbitmq_setup_creates_then_updates_the_publisher(
     client, auth, worker, publisher, monkeypatch, capsys
 ):
-    run_id = start(client, auth, WAIT_THEN_SHIP)
+    run_id = create_run_over_http(client, auth, WAIT_THEN_SHIP)
     wait_for_run(run_id, (statuses.WAITING,))
     configured = dataclasses.replace(cli.settings, signal_publisher_user=publisher)
     for password, exit_code in ((None, 1), ("one", 0), ("two", 0)):
@@ -471,7 +456,7 @@ def test_stevora_rabbitmq_setup_creates_then_updates_the_publisher(
 
 
 def test_the_shell_script_sets_up_the_same_publisher(client, auth, worker, publisher):
-    run_id = start(client, auth, WAIT_THEN_SHIP)
+    run_id = create_run_over_http(client, auth, WAIT_THEN_SHIP)
     wait_for_run(run_id, (statuses.WAITING,))
     script = REPO_ROOT / "rabbitmq" / "signal-publisher.sh"
     env = {
@@ -509,7 +494,7 @@ def test_a_rest_resume_that_answers_200_delivers_its_own_payload_despite_a_broke
 ):
     # Given runs waiting for "go"
     steps = [{"type": "external_event", "name": "await", "signalType": "go"}]
-    run_ids = [start(client, auth, steps) for _ in range(12)]
+    run_ids = [create_run_over_http(client, auth, steps) for _ in range(12)]
     for run_id in run_ids:
         wait_for_run(run_id, wanted=(statuses.WAITING,))
 

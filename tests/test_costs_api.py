@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import time
 from decimal import Decimal
 
 import pytest
@@ -13,7 +12,7 @@ from models.ids import new_id
 from models.llm_calls import LlmCall
 from models.runs import StepRun
 from tests.llm_servers import OPENAI, FakeProvider, error, point_at, text
-from tests.support import make_definition, make_run, wait_for_run
+from tests.support import create_run_over_http, insert_definition, insert_run, wait_for_run
 
 
 @pytest.fixture
@@ -25,7 +24,7 @@ def openai(monkeypatch):
 
 def add_call(workspace, when, model="gpt-4o", cost="0.01", tokens=(100, 10), outcome="completed"):
     """A recorded call of a run of `workspace`, made at `when` (straight into the table)."""
-    run = make_run(make_definition(workspace, [{"type": "llm", "name": "ask"}]))
+    run = insert_run(insert_definition(workspace, [{"type": "llm", "name": "ask"}]))
     step_run = StepRun.create(
         id=new_id("srun"),
         run=run,
@@ -68,18 +67,8 @@ def test_a_runs_cost_lists_every_call_and_adds_them_up(client, auth, worker, ope
         "fallbackModels": ["gpt-4o-mini"],
         "messages": [{"role": "user", "content": "hi"}],
     }
-    definition = client.simulate_post(
-        "/v1/workflow-definitions",
-        headers=auth,
-        json={
-            "name": "costly",
-            "version": str(time.monotonic_ns()),
-            "steps": [step, {**step, "name": "two", "model": "gpt-4o-mini", "fallbackModels": []}],
-        },
-    ).json["data"]
-    run_id = client.simulate_post(
-        "/v1/workflow-runs", headers=auth, json={"definitionId": definition["id"]}
-    ).json["data"]["id"]
+    steps = [step, {**step, "name": "two", "model": "gpt-4o-mini", "fallbackModels": []}]
+    run_id = create_run_over_http(client, auth, steps)
     assert wait_for_run(run_id).status == statuses.COMPLETED
 
     response = client.simulate_get(f"/v1/workflow-runs/{run_id}/cost", headers=auth)
@@ -119,8 +108,8 @@ def test_a_runs_cost_lists_every_call_and_adds_them_up(client, auth, worker, ope
 
 
 def test_a_run_without_llm_steps_costs_nothing(client, auth, workspace):
-    run = make_run(
-        make_definition(workspace[0], [{"type": "task", "name": "t", "handler": "noop"}])
+    run = insert_run(
+        insert_definition(workspace[0], [{"type": "task", "name": "t", "handler": "noop"}])
     )
 
     cost = client.simulate_get(f"/v1/workflow-runs/{run.id}/cost", headers=auth).json["data"]

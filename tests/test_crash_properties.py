@@ -19,11 +19,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.invariants import assert_invariants
+from harness.invariants import assert_invariants
+from harness.processes import kill, spawn, worker_command
+from models import statuses
 from models.runs import WorkflowRun
 from tests.conftest import TEST_BROKER_URL, TEST_DATABASE_URL
-from tests.processes import kill, spawn, worker_command
-from tests.support import FINAL
+from tests.support import post_run
 from tests.test_properties import PROFILE, definitions, input_refusal, run_input
 
 settings.register_profile("crash-ci", settings.get_profile("ci"), max_examples=4)
@@ -37,7 +38,7 @@ def restarted_worker(tmp_path):
         **os.environ,
         "DATABASE_URL": TEST_DATABASE_URL,
         "BROKER_URL": TEST_BROKER_URL,
-        "STEVORA_HANDLERS": "tests.handlers",
+        "STEVORA_HANDLERS": "harness.handlers",
     }
     stop = threading.Event()
     starts: list = []
@@ -95,11 +96,7 @@ def test_runs_survive_workers_killed_mid_step(
     if created.status_code == 400:
         return  # unstorable generated text: the edge's refusal is tested in test_properties
     assert created.status_code == 201, created.json
-    response = client.simulate_post(
-        "/v1/workflow-runs",
-        headers=auth,
-        json={"definitionId": created.json["data"]["id"], "input": run_input_value},
-    )
+    response = post_run(client, auth, created.json["data"]["id"], input=run_input_value)
     refusal = input_refusal(run_input_value)
     if refusal is not None:  # the edge's answer to inputs past its limits
         assert (response.status_code, response.json["error"]["code"]) == refusal
@@ -108,11 +105,11 @@ def test_runs_survive_workers_killed_mid_step(
     run_id = response.json["data"]["id"]
 
     deadline = time.monotonic() + 90
-    while WorkflowRun.get_by_id(run_id).status not in FINAL:
+    while WorkflowRun.get_by_id(run_id).status not in statuses.FINAL_RUN_STATUSES:
         assert time.monotonic() < deadline, f"run still {WorkflowRun.get_by_id(run_id).status}"
         time.sleep(0.05)
 
-    assert_invariants([run_id], expect=lambda run: set(FINAL))
+    assert_invariants([run_id], expect=lambda run: statuses.FINAL_RUN_STATUSES)
     calls_file = folder / "calls"
     calls = Counter(calls_file.read_text().split("\n")[:-1]) if calls_file.exists() else {}
     died = {tuple(path.name.rsplit("-", 1)) for path in folder.iterdir() if path.name != "calls"}

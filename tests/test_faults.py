@@ -4,7 +4,7 @@ clock killed then run twice, every command published twice.
 Each test drives a few runs of a mixed definition (tasks, a condition, a wait, a signal
 published straight to RabbitMQ, a slow task, a retried one) through real gunicorn, dramatiq
 and clock processes while the fault happens, then checks the database with
-`models.invariants`: every run the API accepted completed, with the state its input implies,
+`harness.invariants`: every run the API accepted completed, with the state its input implies,
 no step advanced twice. `bench/faults.py` runs the same faults with many runs and prints the
 numbers. The tests that stop RabbitMQ or restart PostgreSQL always start them again.
 """
@@ -16,9 +16,9 @@ import os
 import pytest
 
 import actors
-from tests import fault_load, fault_runs
+from harness import fault_load, fault_runs
+from harness.processes import System, worker_command
 from tests.conftest import TEST_BROKER_URL, TEST_DATABASE_URL
-from tests.processes import System, worker_command
 
 #: A few runs, created over this many seconds, so each fault lands in the middle of them.
 RUNS = 12
@@ -39,7 +39,7 @@ def system(tmp_path):
         **os.environ,
         "DATABASE_URL": TEST_DATABASE_URL,
         "BROKER_URL": TEST_BROKER_URL,
-        "STEVORA_HANDLERS": "tests.handlers",
+        "STEVORA_HANDLERS": "harness.handlers",
         "WEB_CONCURRENCY": "1",
         "WEB_THREADS": "8",
         # A command lost with the broker is sent again by the clock after a second.

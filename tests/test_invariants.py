@@ -6,15 +6,14 @@ import datetime
 
 import pytest
 
+from harness.invariants import InvariantViolated, assert_invariants, check
 from models import statuses
 from models.base import utcnow
-from models.invariants import InvariantViolated, assert_invariants, check
 from models.runs import RunEvent, StepRun, WorkflowRun
 from models.transitions import RunChange
 from tests.api_support import wait_until
 from tests.run_states import TASK
-from tests.support import create_run as create
-from tests.support import make_definition, make_run, wait_for_run
+from tests.support import create_run_over_http, insert_definition, insert_run, wait_for_run
 
 #: Every kind of step, a forward jump, a retried attempt, a signal and a decision.
 EVERYTHING = [
@@ -44,7 +43,7 @@ def test_runs_through_every_step_type_retry_cancel_and_failure_break_no_rule(
 ):
     # Given runs driven by a worker: one through every step type to the end, one cancelled
     # while it waits, and one failed for good, then retried by the user to the end
-    done = create(client, auth, EVERYTHING, input={"big": True})
+    done = create_run_over_http(client, auth, EVERYTHING, input={"big": True})
     wait_until(lambda: _at(done, statuses.PAUSED, "review"))
     [request] = client.simulate_get("/v1/approval-requests", headers=auth).json["data"]
     decision = {"decision": "approved"}
@@ -56,12 +55,12 @@ def test_runs_through_every_step_type_retry_cancel_and_failure_break_no_rule(
     resumed = client.simulate_post(f"/v1/workflow-runs/{done}/resume", json=resume, headers=auth)
     assert resumed.status_code == 200, resumed.text
 
-    cancelled = create(client, auth, EVERYTHING[5:], input={})
+    cancelled = create_run_over_http(client, auth, EVERYTHING[5:], input={})
     wait_until(lambda: _at(cancelled, statuses.WAITING, "pay"))
     client.simulate_post(f"/v1/workflow-runs/{cancelled}/cancel", headers=auth)
 
     once = [{**TASK, "handler": "flaky", "config": {"failures": 1}, "retry": {"maxAttempts": 1}}]
-    retried = create(client, auth, once)
+    retried = create_run_over_http(client, auth, once)
     wait_for_run(retried, (statuses.FAILED,))
     client.simulate_post(f"/v1/workflow-runs/{retried}/retry", headers=auth)
 
@@ -97,7 +96,7 @@ def test_runs_through_every_step_type_retry_cancel_and_failure_break_no_rule(
 def completed(workspace):
     """A run of two task steps completed as a worker would, with its timers cleared."""
     steps = [TASK, {**TASK, "name": "second"}]
-    run = make_run(make_definition(workspace[0], steps))
+    run = insert_run(insert_definition(workspace[0], steps))
     change = RunChange(run).move(statuses.RUNNING, "WORKFLOW_STARTED")
     first = change.start_step(0, "work", "task")
     change.commit()
@@ -163,7 +162,7 @@ def test_events_out_of_the_state_machine_are_caught(completed):
 
 
 def test_a_completed_run_that_skipped_a_step_unrecorded_breaks_the_path(workspace):
-    run = make_run(make_definition(workspace[0], [TASK, {**TASK, "name": "second"}]))
+    run = insert_run(insert_definition(workspace[0], [TASK, {**TASK, "name": "second"}]))
     change = RunChange(run).move(statuses.RUNNING, "WORKFLOW_STARTED")
     step_run = change.start_step(0, "work", "task")
     change.commit()
@@ -187,7 +186,9 @@ def test_the_event_order_is_the_sequence_whatever_the_clocks_said(completed):
 
 
 def test_runs_with_nothing_due_or_overdue_are_caught(workspace):
-    stuck = make_run(make_definition(workspace[0], [TASK]))  # PENDING, no timer: nobody sends it
+    stuck = insert_run(
+        insert_definition(workspace[0], [TASK])
+    )  # PENDING, no timer: nobody sends it
     assert _rules(stuck.id) == {"nothing_due"}
     past = utcnow() - datetime.timedelta(minutes=1)
     WorkflowRun.update(next_run_at=past).where(WorkflowRun.id == stuck.id).execute()

@@ -12,8 +12,7 @@ from actors.steps.fields import MAX_DURATION_MS
 from models import statuses
 from models.runs import RunEvent, StepRun, WorkflowRun, events_of
 from models.signals import Signal
-from tests.support import create_run as create
-from tests.support import wait_for_run
+from tests.support import create_run_over_http, wait_for_run
 
 
 def events(run_id):
@@ -28,7 +27,7 @@ def steps_of(run_id):
 
 
 def test_a_wait_step_waits_without_a_worker_and_the_clock_wakes_it(client, auth, worker, clock):
-    run_id = create(
+    run_id = create_run_over_http(
         client,
         auth,
         [
@@ -61,7 +60,7 @@ def test_a_wait_step_waits_without_a_worker_and_the_clock_wakes_it(client, auth,
 
 
 def test_a_wait_until_a_past_moment_goes_on_at_once(client, auth, worker):
-    run_id = create(
+    run_id = create_run_over_http(
         client,
         auth,
         [{"type": "wait", "name": "past", "untilTimestamp": "2020-01-01T00:00:00Z"}],
@@ -75,7 +74,7 @@ def test_the_longest_durations_a_definition_may_name_are_timers_a_worker_can_set
     client, auth, worker
 ):
     # Given a task with the longest timeout and retry backoff, then the longest wait
-    run_id = create(
+    run_id = create_run_over_http(
         client,
         auth,
         [
@@ -97,7 +96,7 @@ def test_the_longest_durations_a_definition_may_name_are_timers_a_worker_can_set
 
 
 def test_a_condition_jumps_and_skips_and_loops_are_bounded(client, auth, worker):
-    run_id = create(
+    run_id = create_run_over_http(
         client,
         auth,
         [
@@ -133,7 +132,7 @@ def test_a_condition_jumps_and_skips_and_loops_are_bounded(client, auth, worker)
 
 
 def test_templates_resolve_in_task_config_and_an_unresolved_one_fails(client, auth, worker):
-    ok = create(
+    ok = create_run_over_http(
         client,
         auth,
         [
@@ -147,7 +146,7 @@ def test_templates_resolve_in_task_config_and_an_unresolved_one_fails(client, au
         ],
         input={"user": "ada"},
     )
-    bad = create(
+    bad = create_run_over_http(
         client,
         auth,
         [{"type": "task", "name": "a", "handler": "echo", "config": {"x": "{{nope}}"}}],
@@ -160,7 +159,7 @@ def test_templates_resolve_in_task_config_and_an_unresolved_one_fails(client, au
 
 
 def test_retries_back_off_then_succeed_on_the_same_step_run(client, auth, worker, clock):
-    run_id = create(
+    run_id = create_run_over_http(
         client,
         auth,
         [
@@ -195,7 +194,7 @@ def test_retries_back_off_then_succeed_on_the_same_step_run(client, auth, worker
 def test_a_run_fails_when_its_attempts_are_spent_and_retry_starts_it_afresh(
     client, auth, worker, clock
 ):
-    run_id = create(
+    run_id = create_run_over_http(
         client,
         auth,
         [
@@ -231,7 +230,7 @@ def test_a_run_fails_when_its_attempts_are_spent_and_retry_starts_it_afresh(
 
 @pytest.mark.parametrize("handler", ["sleepy", "swallows_errors"])
 def test_a_task_past_its_timeout_fails_with_step_timeout(client, auth, worker, handler):
-    run_id = create(
+    run_id = create_run_over_http(
         client,
         auth,
         [
@@ -251,7 +250,7 @@ def test_a_task_past_its_timeout_fails_with_step_timeout(client, auth, worker, h
 
 
 def test_an_external_event_waits_for_a_resume_and_merges_its_payload(client, auth, worker):
-    run_id = create(
+    run_id = create_run_over_http(
         client,
         auth,
         [
@@ -281,7 +280,7 @@ def test_an_external_event_waits_for_a_resume_and_merges_its_payload(client, aut
 
 
 def test_an_external_event_times_out(client, auth, worker, clock):
-    run_id = create(
+    run_id = create_run_over_http(
         client,
         auth,
         [
@@ -310,7 +309,7 @@ def test_an_external_event_times_out(client, auth, worker, clock):
 def test_an_approval_pauses_the_run_until_decided(
     client, auth, worker, decision, extra, status, state_key
 ):
-    run_id = create(
+    run_id = create_run_over_http(
         client,
         auth,
         [
@@ -345,13 +344,17 @@ def test_an_approval_pauses_the_run_until_decided(
 
 
 def test_an_approval_of_missing_content_fails(client, auth, worker):
-    run_id = create(client, auth, [{"type": "approval", "name": "review", "contentKey": "draft"}])
+    run_id = create_run_over_http(
+        client, auth, [{"type": "approval", "name": "review", "contentKey": "draft"}]
+    )
     failed = wait_for_run(run_id)
     assert failed.error["code"] == "APPROVAL_CONTENT_MISSING"
 
 
 def test_cancel_stops_a_waiting_run_and_a_late_timer_changes_nothing(client, auth, worker, clock):
-    run_id = create(client, auth, [{"type": "wait", "name": "long", "durationMs": 300}])
+    run_id = create_run_over_http(
+        client, auth, [{"type": "wait", "name": "long", "durationMs": 300}]
+    )
     wait_for_run(run_id, (statuses.WAITING,))
     cancelled = client.simulate_post(f"/v1/workflow-runs/{run_id}/cancel", headers=auth)
     assert cancelled.status_code == 200
@@ -364,7 +367,7 @@ def test_cancel_stops_a_waiting_run_and_a_late_timer_changes_nothing(client, aut
 
 def test_a_loop_past_the_step_limit_fails_the_run(client, auth, worker, monkeypatch):
     monkeypatch.setattr(recording, "MAX_STEPS_PER_RUN", 20)
-    run_id = create(
+    run_id = create_run_over_http(
         client,
         auth,
         [
@@ -380,7 +383,7 @@ def test_a_loop_past_the_step_limit_fails_the_run(client, auth, worker, monkeypa
 
 
 def test_a_step_that_would_grow_state_past_its_limit_fails(client, auth, worker):
-    run_id = create(
+    run_id = create_run_over_http(
         client,
         auth,
         [
@@ -401,7 +404,7 @@ def test_a_step_that_would_grow_state_past_its_limit_fails(client, auth, worker)
 
 
 def test_an_approval_times_out(client, auth, worker, clock):
-    run_id = create(
+    run_id = create_run_over_http(
         client,
         auth,
         [
@@ -423,7 +426,7 @@ def test_an_approval_times_out(client, auth, worker, clock):
 
 
 def test_a_wait_with_a_signal_type_ends_early_on_resume(client, auth, worker, clock):
-    run_id = create(
+    run_id = create_run_over_http(
         client,
         auth,
         [
@@ -459,7 +462,7 @@ def test_a_condition_that_does_not_parse_is_refused_at_creation(client, auth):
 
 
 def test_a_finished_wait_records_its_due_time_in_the_wire_format(client, auth, worker):
-    run_id = create(client, auth, [{"type": "wait", "name": "nap", "durationMs": 0}])
+    run_id = create_run_over_http(client, auth, [{"type": "wait", "name": "nap", "durationMs": 0}])
     assert wait_for_run(run_id).status == statuses.COMPLETED
     (nap,) = StepRun.select().where(StepRun.run == run_id)
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", nap.output["until"])

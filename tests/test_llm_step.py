@@ -25,7 +25,7 @@ from tests.llm_servers import (
     text,
     tools,
 )
-from tests.support import create_run, wait_for_run
+from tests.support import create_run_over_http, wait_for_run
 
 
 @pytest.fixture
@@ -40,10 +40,6 @@ def anthropic(monkeypatch, openai):
     with FakeProvider(ANTHROPIC) as server:
         point_at(monkeypatch, openai=openai, anthropic=server)
         yield server
-
-
-def create(client, auth, steps, input=None):
-    return create_run(client, auth, steps, {"text": "hi"} if input is None else input)
 
 
 def llm_step(**fields):
@@ -78,7 +74,7 @@ def assert_costs_add_up(run):
 
 def test_a_text_answer_goes_to_state_with_its_tokens_and_cost(client, auth, worker, openai):
     openai.script(text("Spam, clearly.", input_tokens=1200, output_tokens=300))
-    run_id = create(
+    run_id = create_run_over_http(
         client,
         auth,
         [
@@ -138,7 +134,9 @@ def test_a_text_answer_goes_to_state_with_its_tokens_and_cost(client, auth, work
 
 def test_a_json_answer_is_parsed_from_fenced_code(client, auth, worker, openai):
     openai.script(text('Here it is:\n```json\n{"label": "spam", "score": 0.93}\n```\nBye.'))
-    run_id = create(client, auth, [llm_step(responseFormat="json")], input={"text": "hi"})
+    run_id = create_run_over_http(
+        client, auth, [llm_step(responseFormat="json")], input={"text": "hi"}
+    )
 
     run = wait_for_run(run_id)
 
@@ -151,7 +149,7 @@ def test_an_answer_that_is_not_json_fails_the_attempt_and_the_policy_retries(
 ):
     openai.script(text("I think it is spam."), text('{"label": "spam"}'))
     step = llm_step(responseFormat="json", retry={"maxAttempts": 2, "backoffMs": 100})
-    run_id = create(client, auth, [step], input={"text": "hi"})
+    run_id = create_run_over_http(client, auth, [step], input={"text": "hi"})
 
     run = wait_for_run(run_id)
 
@@ -176,7 +174,7 @@ def test_anthropic_messages_with_a_tool_call(client, auth, worker, anthropic):
         messages=[{"role": "user", "content": "Weather in {{input.city}}?"}],
         tools=["get_weather"],
     )
-    run_id = create(client, auth, [step], input={"city": "Oslo"})
+    run_id = create_run_over_http(client, auth, [step], input={"city": "Oslo"})
 
     run = wait_for_run(run_id)
 
@@ -243,7 +241,7 @@ def test_tool_errors_are_told_to_the_model_and_traced(client, auth, worker, open
         text("Paris is clear; I could not read the sensor."),
     )
     step = llm_step(tools=["get_weather", "broken_sensor"], maxToolRounds=3)
-    run_id = create(client, auth, [step], input={"text": "weather"})
+    run_id = create_run_over_http(client, auth, [step], input={"text": "weather"})
 
     run = wait_for_run(run_id)
 
@@ -276,7 +274,9 @@ def test_tool_errors_are_told_to_the_model_and_traced(client, auth, worker, open
 
 def test_the_tool_loop_stops_after_max_tool_rounds(client, auth, worker, openai):
     openai.script(*[tools(("get_weather", {"city": "Rome"}))] * 3)
-    run_id = create(client, auth, [llm_step(tools=["get_weather"], maxToolRounds=2)])
+    run_id = create_run_over_http(
+        client, auth, [llm_step(tools=["get_weather"], maxToolRounds=2)], {"text": "hi"}
+    )
 
     run = wait_for_run(run_id)
 
@@ -291,7 +291,7 @@ def test_the_tool_loop_stops_after_max_tool_rounds(client, auth, worker, openai)
 
 def test_a_tool_that_refuses_fails_the_step_at_once(client, auth, worker, openai):
     openai.script(tools(("forbidden", {})))
-    run_id = create(client, auth, [llm_step(tools=["forbidden"])])
+    run_id = create_run_over_http(client, auth, [llm_step(tools=["forbidden"])], {"text": "hi"})
 
     run = wait_for_run(run_id)
 
@@ -339,7 +339,9 @@ def test_a_guardrail_that_warns_records_and_goes_on(client, auth, worker, openai
     config, bad, _, reason = GUARDRAILS[kind]
     openai.script(text(bad))
     guardrail = {"type": kind, "onFailure": "warn", **config}
-    run_id = create(client, auth, [llm_step(responseFormat="json", guardrails=[guardrail])])
+    run_id = create_run_over_http(
+        client, auth, [llm_step(responseFormat="json", guardrails=[guardrail])], {"text": "hi"}
+    )
 
     run = wait_for_run(run_id)
 
@@ -356,7 +358,9 @@ def test_a_guardrail_that_blocks_fails_the_step(client, auth, worker, openai, ki
     config, bad, _, reason = GUARDRAILS[kind]
     openai.script(text(bad))
     guardrail = {"type": kind, "onFailure": "block", **config}
-    run_id = create(client, auth, [llm_step(responseFormat="json", guardrails=[guardrail])])
+    run_id = create_run_over_http(
+        client, auth, [llm_step(responseFormat="json", guardrails=[guardrail])], {"text": "hi"}
+    )
 
     run = wait_for_run(run_id)
 
@@ -376,7 +380,9 @@ def test_a_guardrail_that_retries_with_feedback_gets_a_better_answer(
     config, bad, good, reason = GUARDRAILS[kind]
     openai.script(text(bad), text(good))
     guardrail = {"type": kind, "onFailure": "retry_with_feedback", **config}
-    run_id = create(client, auth, [llm_step(responseFormat="json", guardrails=[guardrail])])
+    run_id = create_run_over_http(
+        client, auth, [llm_step(responseFormat="json", guardrails=[guardrail])], {"text": "hi"}
+    )
 
     run = wait_for_run(run_id)
 
@@ -395,7 +401,9 @@ def test_retries_with_feedback_are_bounded_then_block(client, auth, worker, open
     openai.script(text(bad), text(bad), text(bad))
     guardrail = {"type": "confidence_threshold", "onFailure": "retry_with_feedback", **config}
     guardrail["maxRetries"] = 1
-    run_id = create(client, auth, [llm_step(responseFormat="json", guardrails=[guardrail])])
+    run_id = create_run_over_http(
+        client, auth, [llm_step(responseFormat="json", guardrails=[guardrail])], {"text": "hi"}
+    )
 
     run = wait_for_run(run_id)
 
@@ -409,7 +417,9 @@ def test_retries_with_feedback_are_bounded_then_block(client, auth, worker, open
 def test_an_output_schema_alone_blocks_answers_that_do_not_fit(client, auth, worker, openai):
     openai.script(text('{"label": 3}'))
     schema = {"type": "object", "properties": {"label": {"type": "string"}}}
-    run_id = create(client, auth, [llm_step(responseFormat="json", outputSchema=schema)])
+    run_id = create_run_over_http(
+        client, auth, [llm_step(responseFormat="json", outputSchema=schema)], {"text": "hi"}
+    )
 
     run = wait_for_run(run_id)
 
@@ -421,7 +431,9 @@ def test_an_output_schema_alone_blocks_answers_that_do_not_fit(client, auth, wor
 
 def test_a_500_falls_back_to_the_next_model(client, auth, worker, openai):
     openai.script(error(500, "upstream exploded"), text("ham", input_tokens=1000, output_tokens=10))
-    run_id = create(client, auth, [llm_step(fallbackModels=["gpt-4o-mini"])], {"text": "hi"})
+    run_id = create_run_over_http(
+        client, auth, [llm_step(fallbackModels=["gpt-4o-mini"])], {"text": "hi"}
+    )
 
     run = wait_for_run(run_id)
 
@@ -452,7 +464,7 @@ def test_a_timeout_falls_back_to_another_provider(client, auth, worker, openai, 
     openai.script(slow(3, text("too late")))
     anthropic.script(text("on time"))
     step = llm_step(timeoutMs=300, fallbackModels=["claude-3-5-haiku-latest"])
-    run_id = create(client, auth, [step], {"text": "hi"})
+    run_id = create_run_over_http(client, auth, [step], {"text": "hi"})
 
     run = wait_for_run(run_id)
 
@@ -467,7 +479,7 @@ def test_a_timeout_falls_back_to_another_provider(client, auth, worker, openai, 
 def test_when_every_model_fails_the_retry_policy_tries_again(client, auth, worker, clock, openai):
     openai.script(error(429, "rate limited"), error(503, "overloaded"), text("finally"))
     step = llm_step(fallbackModels=["gpt-4o-mini"], retry={"maxAttempts": 2, "backoffMs": 100})
-    run_id = create(client, auth, [step], {"text": "hi"})
+    run_id = create_run_over_http(client, auth, [step], {"text": "hi"})
 
     run = wait_for_run(run_id)
 
@@ -486,7 +498,9 @@ def test_when_every_model_fails_the_retry_policy_tries_again(client, auth, worke
 
 def test_a_4xx_is_final_and_no_fallback_is_tried(client, auth, worker, openai):
     openai.script(error(400, "max_tokens is too large"))
-    run_id = create(client, auth, [llm_step(fallbackModels=["gpt-4o-mini"])], {"text": "hi"})
+    run_id = create_run_over_http(
+        client, auth, [llm_step(fallbackModels=["gpt-4o-mini"])], {"text": "hi"}
+    )
 
     run = wait_for_run(run_id)
 
@@ -500,7 +514,7 @@ def test_a_4xx_is_final_and_no_fallback_is_tried(client, auth, worker, openai):
 
 
 def test_an_unresolved_template_fails_before_any_call(client, auth, worker, openai):
-    run_id = create(client, auth, [llm_step()], input={})
+    run_id = create_run_over_http(client, auth, [llm_step()], input={})
 
     run = wait_for_run(run_id)
 
@@ -510,7 +524,7 @@ def test_an_unresolved_template_fails_before_any_call(client, auth, worker, open
 
 def test_a_provider_without_a_key_fails_before_any_call(client, auth, worker, monkeypatch):
     point_at(monkeypatch, openai_base_url="https://api.openai.com/v1", openai_api_key=None)
-    run_id = create(client, auth, [llm_step()], input={"text": "hi"})
+    run_id = create_run_over_http(client, auth, [llm_step()], input={"text": "hi"})
 
     run = wait_for_run(run_id)
 
@@ -533,7 +547,7 @@ def test_prices_are_overridden_by_the_operator_and_unknown_models_cost_nothing(
         llm_step(name="priced", model="local-llama"),
         llm_step(name="unpriced", model="mystery-model"),
     ]
-    run_id = create(client, auth, steps, {"text": "hi"})
+    run_id = create_run_over_http(client, auth, steps, {"text": "hi"})
 
     run = wait_for_run(run_id)
 

@@ -17,7 +17,7 @@ from models import statuses
 from models.definitions import WorkflowDefinition
 from models.runs import StepRun
 from tests.llm_servers import OPENAI, FakeProvider, point_at, text, tools
-from tests.support import create_run, wait_for_run
+from tests.support import create_run_over_http, wait_for_run
 
 #: A tool as Stevora's documentation writes one: the model sees this, not the registration.
 WEATHER_TOOL = {
@@ -71,7 +71,7 @@ def problems(response):
 def test_a_tool_definition_is_what_the_model_sees(client, auth, worker, openai):
     openai.script(tools(("get_weather", {"city": "Oslo"})), text("Clear, 21 C."))
     step = llm_step(tools=[WEATHER_TOOL, "lookup"])
-    run = wait_for_run(create_run(client, auth, [step], {"question": "Weather in Oslo?"}))
+    run = wait_for_run(create_run_over_http(client, auth, [step], {"question": "Weather in Oslo?"}))
 
     assert run.status == statuses.COMPLETED, run.error
     assert run.state == {"ask": "Clear, 21 C."}
@@ -103,7 +103,9 @@ def test_arguments_are_checked_against_the_definitions_parameters(client, auth, 
         },
     }
     openai.script(tools(("get_weather", {"city": "Paris"})), text("I may not look that up."))
-    run = wait_for_run(create_run(client, auth, [llm_step(tools=[narrowed])], {"question": "?"}))
+    run = wait_for_run(
+        create_run_over_http(client, auth, [llm_step(tools=[narrowed])], {"question": "?"})
+    )
 
     assert run.status == statuses.COMPLETED, run.error
     told = json.loads(openai.bodies()[1]["messages"][-1]["content"])
@@ -115,7 +117,9 @@ def test_a_tool_definition_without_description_or_parameters_keeps_the_registere
 ):
     openai.script(text("No tool needed."))
     run = wait_for_run(
-        create_run(client, auth, [llm_step(tools=[{"name": "get_weather"}])], {"question": "?"})
+        create_run_over_http(
+            client, auth, [llm_step(tools=[{"name": "get_weather"}])], {"question": "?"}
+        )
     )
 
     assert run.status == statuses.COMPLETED, run.error
@@ -163,7 +167,7 @@ def test_a_tool_offered_twice_is_refused(client, auth):
 def test_a_guardrail_config_blocks_with_its_one_action(client, auth, worker, openai):
     openai.script(text('{"answer": "the password is hunter2", "confidence": 0.5}'))
     step = llm_step(responseFormat="json", guardrails=GUARDRAIL_CONFIG)
-    run = wait_for_run(create_run(client, auth, [step], {"question": "?"}))
+    run = wait_for_run(create_run_over_http(client, auth, [step], {"question": "?"}))
 
     assert run.status == statuses.FAILED
     assert run.error["code"] == "GUARDRAIL_BLOCKED"
@@ -178,7 +182,7 @@ def test_a_guardrail_config_warns_by_default(client, auth, worker, openai):
     openai.script(text('{"answer": "my password", "confidence": 0.95}'))
     config = {"postChecks": GUARDRAIL_CONFIG["postChecks"]}
     step = llm_step(responseFormat="json", guardrails=config)
-    run = wait_for_run(create_run(client, auth, [step], {"question": "?"}))
+    run = wait_for_run(create_run_over_http(client, auth, [step], {"question": "?"}))
 
     assert run.status == statuses.COMPLETED, run.error
     (warning,) = StepRun.get(StepRun.run == run.id).output["guardrails"]
@@ -199,7 +203,7 @@ def test_a_guardrail_config_retries_with_feedback_within_its_checks_bound(
         "onFailure": "retry_with_feedback",
     }
     step = llm_step(responseFormat="json", guardrails=config)
-    run = wait_for_run(create_run(client, auth, [step], {"question": "?"}))
+    run = wait_for_run(create_run_over_http(client, auth, [step], {"question": "?"}))
 
     assert run.status == statuses.FAILED
     assert "after 1 retries with feedback" in run.error["message"]

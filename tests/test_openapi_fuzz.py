@@ -35,6 +35,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from app import serializers
+from harness.processes import ProcessFailed, System, worker_command
 from models.base import utcnow
 from models.ids import new_id
 from models.keys import issue_key
@@ -44,8 +45,7 @@ from models.webhooks import create_webhook
 from tests import run_states
 from tests.api_support import assert_error
 from tests.conftest import ADMIN_TOKEN, TEST_BROKER_URL, TEST_DATABASE_URL
-from tests.processes import ProcessFailed, System, worker_command
-from tests.support import make_definition
+from tests.support import insert_definition
 
 #: Examples per operation in the fuzzing phase (the coverage phase adds its own).
 MAX_EXAMPLES = 20
@@ -67,7 +67,7 @@ def api(tmp_path):
         "DATABASE_URL": TEST_DATABASE_URL,
         "BROKER_URL": TEST_BROKER_URL,
         "ADMIN_TOKEN": ADMIN_TOKEN,
-        "STEVORA_HANDLERS": "tests.handlers",
+        "STEVORA_HANDLERS": "harness.handlers",
         "WEB_CONCURRENCY": "1",
         "WEB_THREADS": "2",
     }
@@ -124,7 +124,7 @@ def seeded(workspace):
     doomed = create_webhook(ws.id, "http://127.0.0.1:9/doomed", ["workflow.failed"])
     run_states.completed(ws)  # a delivery for `kept`
     _add_llm_call(paused)
-    definition = make_definition(ws, [{"type": "task", "name": "work", "handler": "noop"}])
+    definition = insert_definition(ws, [{"type": "task", "name": "work", "handler": "noop"}])
     return Seeded(
         ids={
             "run_id": paused.id,

@@ -14,8 +14,7 @@ import time
 import pytest
 import requests
 
-from tests.conftest import TEST_BROKER_URL, TEST_DATABASE_URL
-from tests.processes import (
+from harness.processes import (
     WEB,
     ProcessFailed,
     free_port,
@@ -24,6 +23,7 @@ from tests.processes import (
     wait_healthy,
     worker_command,
 )
+from tests.conftest import TEST_BROKER_URL, TEST_DATABASE_URL
 
 #: Longest a run gets to complete.
 DEADLINE_SECONDS = 20
@@ -37,7 +37,7 @@ def system(tmp_path):
         **os.environ,
         "DATABASE_URL": TEST_DATABASE_URL,
         "BROKER_URL": TEST_BROKER_URL,
-        "STEVORA_HANDLERS": "tests.handlers",
+        "STEVORA_HANDLERS": "harness.handlers",
         "PORT": str(port),
         "WEB_CONCURRENCY": "1",
         "WEB_THREADS": "2",

@@ -1,5 +1,5 @@
 """Generated definitions, inputs, handler behaviours and signals on the real workers: every run
-ends where it should, once (`models.invariants`), and no handler ran twice for one attempt.
+ends where it should, once (`harness.invariants`), and no handler ran twice for one attempt.
 
 The profile is small by default so that `.ci/run` stays fast; `HYPOTHESIS_PROFILE=long` (see
 `bench/README.md`) runs many more examples.
@@ -14,12 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from actors import recording
+from harness.handlers import ODD_RESULTS, PROBED, RAISED
+from harness.invariants import assert_invariants
 from models import statuses
 from models.documents import MAX_DOCUMENT_BYTES, serialized_size, unstorable
-from models.invariants import assert_invariants
 from models.runs import WorkflowRun
-from tests.handlers import ODD_RESULTS, PROBED, RAISED
-from tests.support import FINAL
+from tests.support import post_run
 from tests.test_broker_signals import publish, signal
 
 settings.register_profile(
@@ -181,11 +181,7 @@ def test_generated_runs_end_where_they_should_once(
     assert created.status_code == 201, created.json
     run_ids = []
     for run_input_value in inputs:
-        response = client.simulate_post(
-            "/v1/workflow-runs",
-            headers=auth,
-            json={"definitionId": created.json["data"]["id"], "input": run_input_value},
-        )
+        response = post_run(client, auth, created.json["data"]["id"], input=run_input_value)
         refusal = input_refusal(run_input_value)
         if refusal is not None:
             assert (response.status_code, response.json["error"]["code"]) == refusal
@@ -214,12 +210,12 @@ def test_generated_runs_end_where_they_should_once(
     deadline = time.monotonic() + 30
     while True:
         found = [WorkflowRun.get_by_id(run_id).status for run_id in run_ids]
-        if all(status in FINAL for status in found):
+        if all(status in statuses.FINAL_RUN_STATUSES for status in found):
             break
         assert time.monotonic() < deadline, f"runs still {found} for {steps}"
         time.sleep(0.05)
 
-    assert_invariants(run_ids, expect=lambda run: set(FINAL))
+    assert_invariants(run_ids, expect=lambda run: statuses.FINAL_RUN_STATUSES)
     assert len(PROBED) == len(set(PROBED)), "a handler ran twice for one attempt"
     for run_id in run_ids:
         run = WorkflowRun.get_by_id(run_id)

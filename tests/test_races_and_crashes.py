@@ -26,6 +26,7 @@ import actors.recording
 import models.operations
 from actors.runs import start_run
 from actors.signals import deliver_signal
+from harness.processes import kill, spawn, worker_command
 from models import statuses
 from models.base import utcnow
 from models.config import settings
@@ -34,9 +35,7 @@ from models.runs import RunEvent, StepRun, WorkflowRun, events_of
 from models.signals import Signal
 from tests.api_support import wait_until
 from tests.conftest import TEST_BROKER_URL, TEST_DATABASE_URL
-from tests.processes import kill, spawn, worker_command
-from tests.support import create_run as create
-from tests.support import make_definition, make_run, wait_for_run
+from tests.support import create_run_over_http, insert_definition, insert_run, wait_for_run
 
 #: Redrive interval for the tests that lose a command: short, so the clock re-sends quickly.
 SHORT_REDRIVE_MS = 300
@@ -106,7 +105,7 @@ def test_a_cancel_while_the_handler_runs_wins_and_the_step_records_nothing(
 ):
     # Given a run whose first task is in its handler
     log = tmp_path / "calls"
-    run_id = create(
+    run_id = create_run_over_http(
         client,
         auth,
         [
@@ -150,7 +149,7 @@ def test_two_resumes_at_once_one_wins_and_the_run_goes_on_once(client, auth, wor
         {"type": "external_event", "name": "pay", "signalType": "paid"},
         {"type": "task", "name": "ship", "handler": "echo", "config": {"shipped": True}},
     ]
-    run_ids = [create(client, auth, steps) for _ in range(5)]
+    run_ids = [create_run_over_http(client, auth, steps) for _ in range(5)]
     for run_id in run_ids:
         wait_for_run(run_id, (statuses.WAITING,))
 
@@ -210,7 +209,7 @@ def test_two_clocks_fire_each_wait_timer_once(client, auth, worker, monkeypatch)
             {"type": "wait", "name": "nap", "durationMs": 200},
             {"type": "task", "name": "after", "handler": "echo", "config": {"woke": True}},
         ]
-        run_ids = [create(client, auth, steps) for _ in range(30)]
+        run_ids = [create_run_over_http(client, auth, steps) for _ in range(30)]
         done = [wait_for_run(run_id, timeout=15) for run_id in run_ids]
     finally:
         for stop in stops:
@@ -238,8 +237,8 @@ def test_two_clocks_fire_each_wait_timer_once(client, auth, worker, monkeypatch)
 
 def test_two_clocks_claiming_at_once_split_the_due_runs(workspace):
     # Given a hundred runs whose timers are due
-    definition = make_definition(workspace[0], [{"type": "task", "name": "t", "handler": "noop"}])
-    due = {make_run(definition).id for _ in range(100)}
+    definition = insert_definition(workspace[0], [{"type": "task", "name": "t", "handler": "noop"}])
+    due = {insert_run(definition).id for _ in range(100)}
     past = utcnow() - datetime.timedelta(seconds=1)
 
     for _ in range(5):
@@ -282,7 +281,7 @@ MIXED = [
 
 
 def run_mixed(client, auth) -> str:
-    run_id = create(client, auth, MIXED)
+    run_id = create_run_over_http(client, auth, MIXED)
 
     def at_go() -> bool:
         run = WorkflowRun.get_by_id(run_id)
@@ -352,7 +351,7 @@ def test_a_run_whose_start_command_was_lost_is_started_by_the_clock(
     # Given a run created while its start_run message is lost
     patch_settings(monkeypatch, redrive_after_ms=SHORT_REDRIVE_MS)
     steps = [{"type": "task", "name": "only", "handler": "echo", "config": {"ok": True}}]
-    run_id = create(client, auth, steps)
+    run_id = create_run_over_http(client, auth, steps)
     assert broker.get_queue_message_counts("runs")[0] == 1
     broker.flush("runs")
 
@@ -383,7 +382,7 @@ def test_a_lost_hand_off_is_sent_again_by_the_clock(client, auth, broker, monkey
         {"type": "task", "name": name, "handler": "add", "config": {"amount": amount}}
         for name, amount in (("one", 1), ("two", 10), ("three", 100))
     ]
-    run_id = create(client, auth, steps)
+    run_id = create_run_over_http(client, auth, steps)
     broker.flush("runs")
     start_run(run_id)
     assert broker.get_queue_message_counts("steps")[0] == 1
@@ -417,7 +416,7 @@ def worker_processes(tmp_path):
         **os.environ,
         "DATABASE_URL": TEST_DATABASE_URL,
         "BROKER_URL": TEST_BROKER_URL,
-        "STEVORA_HANDLERS": "tests.handlers",
+        "STEVORA_HANDLERS": "harness.handlers",
     }
 
     def start() -> subprocess.Popen:
@@ -452,7 +451,7 @@ def test_a_worker_killed_mid_step_is_replaced_and_the_step_completes_once(
         "config": {"path": str(log), "seconds": 1.5},
     }
     first = worker_processes()
-    run_id = create(client, auth, [FIRST_STEPS[command], slow])
+    run_id = create_run_over_http(client, auth, [FIRST_STEPS[command], slow])
     if command == "execute_step":
         wait_for_run(run_id, (statuses.WAITING,), timeout=20)
         resumed = client.simulate_post(

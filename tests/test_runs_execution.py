@@ -11,7 +11,7 @@ from actors import driver
 from models import statuses
 from models.runs import StepRun, WorkflowRun, events_of
 from models.transitions import RunChange
-from tests.support import make_definition, make_run, wait_for_run
+from tests.support import create_run_over_http, insert_definition, insert_run, wait_for_run
 
 ADD_THREE = [
     {"type": "task", "name": "first", "handler": "add", "config": {"amount": 1}},
@@ -25,19 +25,7 @@ def step_runs_of(run_id: str) -> list[StepRun]:
 
 
 def test_a_run_of_task_steps_completes_through_http(client, auth, worker):
-    created = client.simulate_post(
-        "/v1/workflow-definitions",
-        headers=auth,
-        json={"name": "adder", "version": "1", "steps": ADD_THREE},
-    )
-    assert created.status_code == 201, created.json
-    run = client.simulate_post(
-        "/v1/workflow-runs",
-        headers=auth,
-        json={"definitionId": created.json["data"]["id"], "input": {"start": 5}},
-    )
-    assert run.status_code == 201, run.json
-    run_id = run.json["data"]["id"]
+    run_id = create_run_over_http(client, auth, ADD_THREE, {"start": 5})
 
     stored = wait_for_run(run_id)
 
@@ -73,10 +61,10 @@ def test_a_run_of_task_steps_completes_through_http(client, auth, worker):
 
 
 def test_handler_sees_its_context_and_idempotency_key(workspace, worker):
-    definition = make_definition(
+    definition = insert_definition(
         workspace[0], [{"type": "task", "name": "charge", "handler": "record_attempt"}]
     )
-    run = make_run(definition, {"amount": 3})
+    run = insert_run(definition, {"amount": 3})
     actors.start_run.send(run.id)
 
     stored = wait_for_run(run.id)
@@ -96,7 +84,7 @@ def test_handler_sees_its_context_and_idempotency_key(workspace, worker):
     ],
 )
 def test_a_failing_task_fails_the_run_with_its_error(workspace, worker, handler, code, retryable):
-    definition = make_definition(
+    definition = insert_definition(
         workspace[0],
         [
             {"type": "task", "name": "ok", "handler": "echo", "config": {"kept": 1}},
@@ -104,7 +92,7 @@ def test_a_failing_task_fails_the_run_with_its_error(workspace, worker, handler,
             {"type": "task", "name": "never", "handler": "noop"},
         ],
     )
-    run = make_run(definition)
+    run = insert_run(definition)
     actors.start_run.send(run.id)
 
     stored = wait_for_run(run.id)
@@ -121,8 +109,8 @@ def test_a_failing_task_fails_the_run_with_its_error(workspace, worker, handler,
 
 
 def test_repeated_and_stale_commands_change_nothing(workspace, broker, worker):
-    definition = make_definition(workspace[0], ADD_THREE)
-    run = make_run(definition)
+    definition = insert_definition(workspace[0], ADD_THREE)
+    run = insert_run(definition)
     actors.start_run.send(run.id)
     done = wait_for_run(run.id)
     first_steps = step_runs_of(run.id)
@@ -142,8 +130,8 @@ def test_repeated_and_stale_commands_change_nothing(workspace, broker, worker):
 
 
 def test_a_command_for_another_attempt_is_dropped(workspace, broker, worker):
-    definition = make_definition(workspace[0], ADD_THREE)
-    run = make_run(definition)
+    definition = insert_definition(workspace[0], ADD_THREE)
+    run = insert_run(definition)
     change = RunChange(run)
     change.move(statuses.RUNNING, "WORKFLOW_STARTED")
     step_run = change.start_step(0, "first", "task")
@@ -162,8 +150,8 @@ def test_a_command_for_another_attempt_is_dropped(workspace, broker, worker):
 def test_the_same_command_delivered_many_times_at_once_completes_each_step_once(
     workspace, broker, worker
 ):
-    definition = make_definition(workspace[0], ADD_THREE)
-    run = make_run(definition, {"start": 0})
+    definition = insert_definition(workspace[0], ADD_THREE)
+    run = insert_run(definition, {"start": 0})
     change = RunChange(run)
     change.move(statuses.RUNNING, "WORKFLOW_STARTED")
     step_run = change.start_step(0, "first", "task")
@@ -199,7 +187,7 @@ def test_a_long_chain_is_handed_to_the_broker_in_slices(workspace, worker, monke
         {"type": "task", "name": f"s{i}", "handler": "add", "config": {"amount": 1}}
         for i in range(7)
     ]
-    run = make_run(make_definition(workspace[0], steps))
+    run = insert_run(insert_definition(workspace[0], steps))
     actors.start_run.send(run.id)
 
     stored = wait_for_run(run.id)

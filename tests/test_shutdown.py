@@ -3,7 +3,7 @@
 A platform stops a process either by its pid (Docker, Kubernetes: PID 1) or by its whole
 process group (honcho under `stevora up`, Heroku, systemd's default KillMode); both are
 tried. After the signal, the database must hold every run a client was told about, each
-advanced once (`models.invariants`).
+advanced once (`harness.invariants`).
 """
 
 from __future__ import annotations
@@ -17,14 +17,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from harness.invariants import assert_invariants
+from harness.processes import System, worker_command
 from models import statuses
-from models.invariants import assert_invariants
 from models.runs import StepRun, WorkflowRun
 from tests.api_support import wait_until
 from tests.conftest import TEST_BROKER_URL, TEST_DATABASE_URL
-from tests.processes import System, worker_command
-from tests.support import create_run as create
-from tests.support import wait_for_run
+from tests.support import create_run_over_http, wait_for_run
 from tests.test_races_and_crashes import marks
 
 #: How the platform delivers SIGTERM: to the main process, or to its whole process group.
@@ -43,7 +42,7 @@ def system(tmp_path):
         **os.environ,
         "DATABASE_URL": TEST_DATABASE_URL,
         "BROKER_URL": TEST_BROKER_URL,
-        "STEVORA_HANDLERS": "tests.handlers",
+        "STEVORA_HANDLERS": "harness.handlers",
         "WEB_CONCURRENCY": "1",
         "WEB_THREADS": "4",
     }
@@ -134,7 +133,7 @@ def test_sigterm_to_the_worker_finishes_the_steps_in_hand_and_hands_back_the_res
         {"type": "task", "name": "after", "handler": "echo", "config": {"after": True}},
     ]
     worker = system.start("worker")
-    run_ids = [create(client, auth, steps) for _ in range(4)]
+    run_ids = [create_run_over_http(client, auth, steps) for _ in range(4)]
     wait_until(lambda: len(marks(log, "start")) == 2, timeout=20)
 
     # When it gets SIGTERM

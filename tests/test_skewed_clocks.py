@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
+from harness.invariants import assert_invariants
+from harness.processes import CLOCK, kill, spawn, worker_command
 from models import statuses
-from models.invariants import assert_invariants
 from models.runs import StepRun
 from tests.conftest import TEST_BROKER_URL, TEST_DATABASE_URL
-from tests.processes import CLOCK, kill, spawn, worker_command
-from tests.support import create_run, wait_for_run
+from tests.support import create_run_over_http, wait_for_run
 from tests.test_races_and_crashes import marks
 
 LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
@@ -57,7 +57,7 @@ def system(tmp_path):
         **os.environ,
         "DATABASE_URL": TEST_DATABASE_URL,
         "BROKER_URL": TEST_BROKER_URL,
-        "STEVORA_HANDLERS": "tests.handlers",
+        "STEVORA_HANDLERS": "harness.handlers",
     }
     # The skew is real: a process started so reads a clock that far off.
     ahead = subprocess.run(
@@ -90,7 +90,7 @@ def waiting_runs(client, auth, log: Path, count: int = 5) -> list[str]:
         {"type": "wait", "name": "nap", "durationMs": WAIT_MS},
         {"type": "task", "name": "after", "handler": "marker", "config": {"path": str(log)}},
     ]
-    return [create_run(client, auth, steps) for _ in range(count)]
+    return [create_run_over_http(client, auth, steps) for _ in range(count)]
 
 
 def assert_on_time_and_once(run_ids: list[str], log: Path, began: float) -> None:

@@ -11,14 +11,14 @@ from models.db import db
 from models.errors import IllegalTransition, RunConflict
 from models.runs import RunEvent, StepRun, WorkflowRun, events_of
 from models.transitions import RunChange
-from tests.support import make_definition, make_run
+from tests.support import insert_definition, insert_run
 
 STEPS = [{"type": "task", "name": "a", "handler": "noop"}]
 
 
 @pytest.fixture
 def run(workspace):
-    return make_run(make_definition(workspace[0], STEPS))
+    return insert_run(insert_definition(workspace[0], STEPS))
 
 
 def _force_status(run: WorkflowRun, status: str) -> WorkflowRun:
@@ -41,9 +41,12 @@ def test_every_run_move_follows_the_state_machine(run, current, target):
         assert WorkflowRun.get_by_id(run.id).status == current
 
 
-def test_nothing_leaves_completed_or_cancelled(run):
-    for final in statuses.FINAL_RUN_STATUSES:
-        assert statuses.RUN_MOVES[final] == frozenset()
+def test_nothing_leaves_a_closed_run_and_only_the_retry_leaves_a_failed_one(run):
+    assert {statuses.COMPLETED, statuses.CANCELLED} == statuses.CLOSED_RUN_STATUSES
+    for closed in statuses.CLOSED_RUN_STATUSES:
+        assert statuses.RUN_MOVES[closed] == frozenset()
+    assert {statuses.FAILED} == statuses.FINAL_RUN_STATUSES - statuses.CLOSED_RUN_STATUSES
+    assert statuses.RUN_MOVES[statuses.FAILED] == {statuses.RUNNING}
 
 
 def test_version_counts_events_and_timestamps_are_stamped(run):

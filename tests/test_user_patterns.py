@@ -22,7 +22,7 @@ from models.definitions import WorkflowDefinition
 from models.runs import StepRun
 from tests.api_support import assert_error
 from tests.llm_servers import OPENAI, FakeProvider, point_at, text, tools
-from tests.support import create_run, wait_for_run
+from tests.support import create_run_over_http, wait_for_run
 
 #: Longest a step with a pathological pattern may take here; Python's `re` would take ages.
 FAST_MS = 500
@@ -96,7 +96,7 @@ def test_a_nested_quantifier_blocked_pattern_runs_in_linear_time(
     guardrail = {"type": "content_safety", "blockedPatterns": ["(a+)+$"], "onFailure": "warn"}
 
     # When a run of it gets a long answer
-    run_id = create_run(client, auth, [llm_step(guardrails=[guardrail])])
+    run_id = create_run_over_http(client, auth, [llm_step(guardrails=[guardrail])])
     run = wait_for_run(run_id)
 
     # Then the guardrail was evaluated, quickly
@@ -125,7 +125,7 @@ def test_blocked_patterns_take_re2_syntax(client, auth, worker, openai):
         "blockedPatterns": [r"\p{Lu}\p{Ll}+e", r"end\z"],
         "onFailure": "warn",
     }
-    run_id = create_run(client, auth, [llm_step(guardrails=[guardrail])])
+    run_id = create_run_over_http(client, auth, [llm_step(guardrails=[guardrail])])
 
     run = wait_for_run(run_id)
 
@@ -141,7 +141,7 @@ def test_a_blocked_pattern_reads_an_answer_with_a_lone_surrogate(client, auth, w
     # JSON may escape half a surrogate pair; RE2's str API would raise on it.
     openai.script(text("a secret \ud800"))
     guardrail = {"type": "content_safety", "blockedPatterns": ["secret"]}
-    run_id = create_run(client, auth, [llm_step(guardrails=[guardrail])])
+    run_id = create_run_over_http(client, auth, [llm_step(guardrails=[guardrail])])
 
     run = wait_for_run(run_id)
 
@@ -162,7 +162,7 @@ def test_an_output_schema_pattern_runs_in_linear_time(client, auth, worker, open
     openai.script(text(answer))
     schema = {"type": "string", "pattern": "(a|aa)+$"}
 
-    run_id = create_run(client, auth, [llm_step(outputSchema=schema)])
+    run_id = create_run_over_http(client, auth, [llm_step(outputSchema=schema)])
     run = wait_for_run(run_id)
 
     assert run.status == status, run.error
@@ -183,7 +183,9 @@ def test_pattern_properties_run_in_re2_for_additional_properties_too(client, aut
         "additionalProperties": False,
     }
 
-    run_id = create_run(client, auth, [llm_step(responseFormat="json", outputSchema=schema)])
+    run_id = create_run_over_http(
+        client, auth, [llm_step(responseFormat="json", outputSchema=schema)]
+    )
     run = wait_for_run(run_id)
 
     assert run.error["code"] == "GUARDRAIL_BLOCKED"
@@ -198,7 +200,7 @@ def test_tool_arguments_are_checked_with_re2(client, auth, worker, openai):
         tools(("find_code", {"code": "a" * 40})),
         text("Found it."),
     )
-    run_id = create_run(client, auth, [llm_step(tools=["find_code"])])
+    run_id = create_run_over_http(client, auth, [llm_step(tools=["find_code"])])
 
     run = wait_for_run(run_id)
 
@@ -275,7 +277,7 @@ def test_five_retries_with_feedback_are_allowed_and_then_block(client, auth, wor
         "maxRetries": 5,
     }
 
-    run_id = create_run(client, auth, [llm_step(guardrails=[guardrail])])
+    run_id = create_run_over_http(client, auth, [llm_step(guardrails=[guardrail])])
     run = wait_for_run(run_id)
 
     assert run.error["code"] == "GUARDRAIL_BLOCKED"

@@ -11,7 +11,6 @@ import dataclasses
 import datetime
 import json
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -29,7 +28,7 @@ from models.webhook_signatures import verify
 from models.webhooks import Webhook, WebhookAttempt, WebhookDelivery
 from tests import run_states
 from tests.api_support import TIMESTAMP, assert_error, wait_until
-from tests.support import wait_for_run
+from tests.support import create_run_over_http, wait_for_run
 
 ALL_EVENTS = [
     "workflow.completed",
@@ -129,22 +128,6 @@ def _subscribe(client, auth, receiver, events=None):
     webhook = _create(client, auth, receiver.url, events)
     receiver.secret = webhook["secret"]
     return webhook
-
-
-def _start_run(client, auth, steps, input=None):
-    definition = client.simulate_post(
-        "/v1/workflow-definitions",
-        headers=auth,
-        json={"name": "hooked", "version": str(time.monotonic_ns()), "steps": steps},
-    )
-    assert definition.status_code == 201, definition.text
-    run = client.simulate_post(
-        "/v1/workflow-runs",
-        headers=auth,
-        json={"definitionId": definition.json["data"]["id"], "input": input or {}},
-    )
-    assert run.status_code == 201, run.text
-    return run.json["data"]["id"]
 
 
 def _settled(count: int) -> list[WebhookDelivery]:
@@ -311,7 +294,7 @@ def test_a_completed_run_is_delivered_once_signed(
     client, auth, worker, clock, webhook_settings, receiver
 ):
     webhook = _subscribe(client, auth, receiver, ["workflow.completed", "workflow.failed"])
-    run_id = _start_run(client, auth, [ECHO])
+    run_id = create_run_over_http(client, auth, [ECHO])
     wait_for_run(run_id)
 
     [delivery] = _settled(1)
@@ -345,8 +328,12 @@ def test_failed_and_cancelled_runs_are_announced(
     client, auth, worker, clock, webhook_settings, receiver
 ):
     _subscribe(client, auth, receiver)
-    failing = _start_run(client, auth, [{"type": "task", "name": "no", "handler": "refuse"}])
-    waiting = _start_run(client, auth, [{"type": "wait", "name": "long", "durationMs": 60_000}])
+    failing = create_run_over_http(
+        client, auth, [{"type": "task", "name": "no", "handler": "refuse"}]
+    )
+    waiting = create_run_over_http(
+        client, auth, [{"type": "wait", "name": "long", "durationMs": 60_000}]
+    )
     wait_for_run(failing)
     wait_for_run(waiting, (statuses.WAITING,))
     cancelled = client.simulate_post(f"/v1/workflow-runs/{waiting}/cancel", headers=auth)
@@ -368,7 +355,7 @@ def test_an_approval_is_announced_when_requested_and_when_decided(
     client, auth, worker, clock, webhook_settings, receiver
 ):
     _subscribe(client, auth, receiver, ["approval.requested", "approval.decided"])
-    run_id = _start_run(
+    run_id = create_run_over_http(
         client,
         auth,
         [
@@ -405,7 +392,7 @@ def test_a_receiver_that_fails_twice_gets_a_third_attempt(
 ):
     webhook = _subscribe(client, auth, receiver, ["workflow.completed"])
     receiver.answers = [500, 500]
-    wait_for_run(_start_run(client, auth, [ECHO]))
+    wait_for_run(create_run_over_http(client, auth, [ECHO]))
 
     [delivery] = _settled(1)
     assert delivery.status == "succeeded" and delivery.attempts == 3
@@ -428,7 +415,7 @@ def test_a_delivery_fails_after_its_last_attempt(
     webhook_settings(webhook_max_attempts=3)
     _subscribe(client, auth, receiver, ["workflow.completed"])
     receiver.answers = [503] * 5
-    wait_for_run(_start_run(client, auth, [ECHO]))
+    wait_for_run(create_run_over_http(client, auth, [ECHO]))
 
     [delivery] = _settled(1)
     assert delivery.status == "failed" and delivery.attempts == 3
@@ -441,7 +428,7 @@ def test_a_target_made_private_is_refused_at_delivery_without_a_request(
 ):
     webhook = _subscribe(client, auth, receiver, ["workflow.completed"])
     webhook_settings(webhook_allow_private=False)
-    wait_for_run(_start_run(client, auth, [ECHO]))
+    wait_for_run(create_run_over_http(client, auth, [ECHO]))
 
     [delivery] = _settled(1)
     assert delivery.status == "failed" and delivery.attempts == 1  # not retried
@@ -458,7 +445,7 @@ def test_a_deleted_webhook_gets_no_new_deliveries(
     kept = _subscribe(client, auth, receiver, ["workflow.completed"])
     gone = _create(client, auth, receiver.url, ["workflow.completed"])
     assert client.simulate_delete(f"/v1/webhooks/{gone['id']}", headers=auth).status_code == 200
-    wait_for_run(_start_run(client, auth, [ECHO]))
+    wait_for_run(create_run_over_http(client, auth, [ECHO]))
 
     [delivery] = _settled(1)
     assert delivery.webhook_id == kept["id"]
@@ -466,14 +453,6 @@ def test_a_deleted_webhook_gets_no_new_deliveries(
 
 
 # The outbox and the actor's fence (no worker: the actor's function is called directly)
-
-
-def _completed_run(workspace) -> str:
-    """A run RUNNING at its only step, moved to COMPLETED through `RunChange`."""
-    run, step_run = run_states.running(workspace[0])
-    change = RunChange(run).move_step(step_run, statuses.COMPLETED, "STEP_COMPLETED")
-    change.move(statuses.COMPLETED, "WORKFLOW_COMPLETED", output={"ok": True}).commit()
-    return run.id
 
 
 def test_a_delivery_is_written_with_its_event_or_not_at_all(
@@ -498,7 +477,7 @@ def test_only_subscribed_events_of_the_workspace_are_queued(
 ):
     _create(client, auth, receiver.url, ["workflow.failed"])
     _create(client, {"x-api-key": other_workspace[1]}, receiver.url, ["workflow.completed"])
-    _completed_run(workspace)
+    run_states.completed(workspace[0])
     assert WebhookDelivery.select().count() == 0
 
 
@@ -506,7 +485,7 @@ def test_an_attempt_is_made_once_however_often_its_command_comes(
     client, auth, workspace, webhook_settings, receiver
 ):
     _subscribe(client, auth, receiver)
-    _completed_run(workspace)
+    run_states.completed(workspace[0])
     [delivery] = WebhookDelivery.select()
 
     webhook_actor.deliver_webhook.fn(delivery.id, 1)
@@ -525,7 +504,7 @@ def test_attempts_that_never_finished_count_towards_the_limit(
 ):
     webhook_settings(webhook_max_attempts=2)
     _subscribe(client, auth, receiver)
-    _completed_run(workspace)
+    run_states.completed(workspace[0])
     [delivery] = WebhookDelivery.select()
     # Two workers died mid-attempt: the clock, once their lease ran out, asks for a third.
     WebhookDelivery.update(attempts=2).execute()
@@ -541,7 +520,7 @@ def test_a_redirect_is_not_followed(client, auth, workspace, webhook_settings, r
     webhook_settings(webhook_max_attempts=1)
     _subscribe(client, auth, receiver)
     receiver.answers = [302]
-    _completed_run(workspace)
+    run_states.completed(workspace[0])
     [delivery] = WebhookDelivery.select()
 
     webhook_actor.deliver_webhook.fn(delivery.id, 1)
@@ -558,7 +537,7 @@ def test_an_unreachable_receiver_is_retried_later(client, auth, workspace, webho
     url = closed.url
     closed.close()  # nothing listens on that port any more
     _create(client, auth, url, ["workflow.completed"])
-    _completed_run(workspace)
+    run_states.completed(workspace[0])
     [delivery] = WebhookDelivery.select()
 
     webhook_actor.deliver_webhook.fn(delivery.id, 1)
@@ -574,7 +553,7 @@ def test_deleting_a_webhook_cancels_its_pending_deliveries(
     client, auth, workspace, webhook_settings, receiver
 ):
     webhook = _subscribe(client, auth, receiver)
-    _completed_run(workspace)
+    run_states.completed(workspace[0])
     client.simulate_delete(f"/v1/webhooks/{webhook['id']}", headers=auth)
     [delivery] = WebhookDelivery.select()
     assert delivery.status == "cancelled" and delivery.next_attempt_at is None
@@ -587,7 +566,7 @@ def test_a_delivery_whose_webhook_went_meanwhile_is_cancelled_not_sent(
     client, auth, workspace, webhook_settings, receiver
 ):
     webhook = _subscribe(client, auth, receiver)
-    _completed_run(workspace)
+    run_states.completed(workspace[0])
     # The delete raced the transition: the delivery was written after the delete looked.
     Webhook.update(deleted_at=utcnow()).where(Webhook.id == webhook["id"]).execute()
     [delivery] = WebhookDelivery.select()
@@ -603,7 +582,7 @@ def test_the_clock_claims_due_deliveries_and_wakes_for_the_next(
     client, auth, workspace, webhook_settings, receiver
 ):
     _subscribe(client, auth, receiver)
-    _completed_run(workspace)
+    run_states.completed(workspace[0])
     [delivery] = WebhookDelivery.select()
 
     commands = webhook_actor.due_deliveries()

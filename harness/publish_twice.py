@@ -1,8 +1,8 @@
 """A fault for the fault runs: this process publishes every message to RabbitMQ twice.
 
-Imported by a process before it sends anything: `dramatiq actors tests.publish_twice`, the
-gunicorn app `tests.publish_twice:wsgi()`, and a clock started after `import
-tests.publish_twice`. Every command (start_run, execute_step, a retry) then reaches RabbitMQ
+Imported by a process before it sends anything: `dramatiq actors harness.publish_twice`, the
+gunicorn app `harness.publish_twice:wsgi()`, and a clock started after `import
+harness.publish_twice`. Every command (start_run, execute_step, a retry) then reaches RabbitMQ
 twice, as a broker that redelivers or a publisher that retries would make it. The product has
 no such switch: only the test and the fault script's processes import this.
 """

@@ -41,8 +41,6 @@ RULES = (
 
 #: Statuses in which nothing happens to a run without a timer or a command.
 _NEEDS_TIMER = frozenset({statuses.PENDING, statuses.RUNNING})
-_FINAL = frozenset({statuses.COMPLETED, statuses.FAILED, statuses.CANCELLED})
-_HELD = frozenset({statuses.WAITING, statuses.PAUSED})
 
 
 @dataclass(frozen=True)
@@ -296,12 +294,12 @@ def _replay(run: Run, step_runs: list[_StepRun], events: list[_Event]) -> list[s
     current: str | None = None  # the step run last started
     for number, event in enumerate(events, start=1):
         where = f"event {number} ({event.event_type})"
-        if status in statuses.FINAL_RUN_STATUSES:
+        if status in statuses.CLOSED_RUN_STATUSES:
             return [f"{where} recorded after the run was {status}"]
         if event.event_type in _WHILE_RUNNING and status != statuses.RUNNING:
             return [f"{where} recorded while the run was {status}"]
         target = _RUN_TARGETS.get(event.event_type)
-        if target is None and event.event_type in _WAKERS and status in _HELD:
+        if target is None and event.event_type in _WAKERS and status in statuses.HELD_RUN_STATUSES:
             target = statuses.RUNNING
         if target is not None:
             if target not in statuses.RUN_MOVES[status]:
@@ -378,7 +376,7 @@ def _timer_problems(
 ) -> list[str]:
     if run.status in _NEEDS_TIMER and run.next_run_at is None:
         return [f"{run.status} with nothing due (no next_run_at): nobody will move it"]
-    if run.status in _FINAL and run.next_run_at is not None:
+    if run.status in statuses.FINAL_RUN_STATUSES and run.next_run_at is not None:
         return [f"{run.status} but a timer is still set for {run.next_run_at}"]
     if (
         overdue_after is not None

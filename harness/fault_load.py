@@ -1,4 +1,4 @@
-"""The load of the fault runs (`tests.fault_runs`): runs of a mixed definition created over
+"""The load of the fault runs (`harness.fault_runs`): runs of a mixed definition created over
 HTTP, their signals published straight to RabbitMQ, both retried while a fault lasts.
 """
 
@@ -160,7 +160,7 @@ class Load:
         """Wait until every accepted run is final, then stop publishing; when (None: never)."""
         deadline = time.monotonic() + timeout
         ids = list(self.accepted)
-        final = list(statuses.FINAL_RUN_STATUSES | {statuses.FAILED})
+        final = list(statuses.FINAL_RUN_STATUSES)
         sql = "SELECT count(*) FROM workflow_run WHERE id = ANY(%s) AND status = ANY(%s)"
         while time.monotonic() < deadline:
             if read(lambda: db.execute_sql(sql, (ids, final)).fetchone()[0]) == len(ids):

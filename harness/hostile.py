@@ -1,6 +1,6 @@
 """A hostile workspace: the worst definitions, inputs and handler results a tenant can send.
 
-`tests.fault_runs.hostile_workspace` sends them while another workspace's load runs: that
+`harness.fault_runs.hostile_workspace` sends them while another workspace's load runs: that
 load must complete as ever, every hostile run must end (failed, with its own error code), the
 bad bodies must be refused with an envelope, and the workers' memory must stay bounded.
 """

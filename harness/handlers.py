@@ -1,4 +1,7 @@
-"""Task handlers and LLM tools the tests register through `STEVORA_HANDLERS=tests.handlers`."""
+"""Task handlers and LLM tools for the suite and the fault runs.
+
+The processes of both register them through `STEVORA_HANDLERS=harness.handlers`.
+"""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """Fault runs: runs of a mixed definition over HTTP while something breaks, then the invariant
-checker (`models.invariants`) on what the database holds.
+checker (`harness.invariants`) on what the database holds.
 
 `tests/test_faults.py` runs each fault with a few runs; `bench/faults.py` runs them with many
-and prints the numbers. Both start the real processes (`tests.processes.System`) on a database
+and prints the numbers. Both start the real processes (`harness.processes.System`) on a database
 and a vhost of their own. A run is *lost* when the API accepted it and it did not complete,
 *doubled* when a step of it completed (or an attempt started) twice, or its final state is
 not the one its input implies.
@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.local_services import ensure_postgres, ensure_rabbitmq
+from harness.fault_load import Load, expected_state, read
+from harness.invariants import Violation, check
+from harness.processes import WEB, System, worker_command
 from models import statuses
 from models.db import db
-from models.invariants import Violation, check
-from tests.fault_load import Load, expected_state, read
-from tests.processes import WEB, System, worker_command
 
 #: Runs created one after the other while RabbitMQ is down, besides the load's.
 OUTAGE_CREATES = 5
@@ -174,10 +174,10 @@ def two_clocks(fault: Fault) -> float:
 
 
 def hostile_workspace(fault: Fault) -> float:
-    """Another workspace sends the worst it can (`tests.hostile`) a third of the way in: the
+    """Another workspace sends the worst it can (`harness.hostile`) a third of the way in: the
     load goes on completing, every hostile run ends, and the workers' memory stays bounded."""
+    from harness import hostile
     from models.keys import create_workspace
-    from tests import hostile
 
     fault.load.at_fraction(1 / 3)
     slug = f"hostile-{time.monotonic_ns()}"
@@ -194,11 +194,11 @@ def hostile_workspace(fault: Fault) -> float:
                 "SELECT status, error->>'code' FROM workflow_run WHERE id = ANY(%s)", (run_ids,)
             ).fetchall()
         )
-        if all(status in FINAL for status, _ in rows):
+        if all(status in statuses.FINAL_RUN_STATUSES for status, _ in rows):
             break
         time.sleep(0.2)
     codes = sorted({f"{status}:{code}" for status, code in rows})
-    unfinished = sum(status not in FINAL for status, _ in rows)
+    unfinished = sum(status not in statuses.FINAL_RUN_STATUSES for status, _ in rows)
     fault.measures.update(
         hostile_runs=len(run_ids), hostile_unfinished=unfinished, refused=refused, peak=peak
     )
@@ -208,10 +208,6 @@ def hostile_workspace(fault: Fault) -> float:
         f"{peak:.0f} MB at most"
     )
     return time.monotonic()
-
-
-#: Statuses a run never leaves.
-FINAL = (statuses.COMPLETED, statuses.FAILED, statuses.CANCELLED)
 
 
 def run_fault(
@@ -275,9 +271,9 @@ def restart_with(system: System, commands: dict[str, tuple]) -> None:
 
 
 def publishing_twice(worker_processes: int, worker_threads: int) -> dict[str, tuple]:
-    """The commands of processes that publish every message twice (`tests.publish_twice`)."""
+    """The commands of processes that publish every message twice (`harness.publish_twice`)."""
     return {
-        "web": (*WEB[:-1], "tests.publish_twice:wsgi()"),
-        "worker": worker_command(worker_processes, worker_threads, ("tests.publish_twice",)),
-        "clock": ("-c", "import tests.publish_twice; from actors import clock; clock.main()"),
+        "web": (*WEB[:-1], "harness.publish_twice:wsgi()"),
+        "worker": worker_command(worker_processes, worker_threads, ("harness.publish_twice",)),
+        "clock": ("-c", "import harness.publish_twice; from actors import clock; clock.main()"),
     }
