@@ -1,4 +1,4 @@
-"""The RabbitMQ broker every actor binds to; imported before any actor module.
+"""The RabbitMQ broker every actor binds to, made by the worker's setup (`actors`).
 
 Publisher confirms are on so a send returns only once RabbitMQ has the message. Consumers
 take only the messages that belong to their queue (`actors.consumer`). Messages and decode
@@ -13,14 +13,19 @@ from dramatiq.middleware import CurrentMessage, default_middleware
 from actors.consumer import QueueBoundBroker
 from actors.message_log import BriefJSONEncoder
 from actors.middleware import DatabaseConnection, OneShutdownSignal
-from models.config import settings
+from models.config import Settings
 
-dramatiq.set_encoder(BriefJSONEncoder())
-broker = QueueBoundBroker(
-    url=settings.broker_url,
-    confirm_delivery=True,
-    # CurrentMessage: an actor asks whether RabbitMQ delivered its message again (`actors.runs`).
-    middleware=[m() for m in default_middleware]
-    + [CurrentMessage(), DatabaseConnection(), OneShutdownSignal()],
-)
-dramatiq.set_broker(broker)
+
+def make_broker(settings: Settings) -> QueueBoundBroker:
+    """The broker on `settings.broker_url`, set as Dramatiq's, for the actors to bind to."""
+    dramatiq.set_encoder(BriefJSONEncoder())
+    broker = QueueBoundBroker(
+        url=settings.broker_url,
+        confirm_delivery=True,
+        # CurrentMessage: an actor asks whether RabbitMQ delivered its message again
+        # (`actors.runs`).
+        middleware=[m() for m in default_middleware]
+        + [CurrentMessage(), DatabaseConnection(), OneShutdownSignal()],
+    )
+    dramatiq.set_broker(broker)
+    return broker

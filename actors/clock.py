@@ -23,9 +23,8 @@ from dramatiq.errors import BrokerError
 
 from actors.runs import execute_step, start_run
 from actors.webhooks import due_deliveries
-from models import statuses
+from models import config, statuses
 from models.base import database_clock, utcnow
-from models.config import settings
 from models.db import db
 from models.timers import DueRun, claim_due_runs, next_due_at
 
@@ -56,7 +55,7 @@ class Command:
 
 def due_commands() -> list[Command]:
     """Claim the due timers (pushing each one redrive interval ahead) and say what to send."""
-    return list(_commands(claim_due_runs(BATCH, settings.redrive_after_ms)))
+    return list(_commands(claim_due_runs(BATCH, config.current().redrive_after_ms)))
 
 
 def _commands(claimed: Iterable[DueRun]) -> Iterable[Command]:
@@ -97,8 +96,8 @@ def pause(interval: float) -> float:
     return max(MIN_PAUSE, min(interval, (next_due - utcnow()).total_seconds()))
 
 
-def run(stop: threading.Event) -> None:
-    """Tick until `stop` is set."""
+def run(stop: threading.Event, settings: config.Settings) -> None:
+    """Tick until `stop` is set, every `settings.clock_interval_ms` at most."""
     interval = settings.clock_interval_ms / 1000
     logger.info(
         "clock started: every %.3f s, redrive after %d ms", interval, settings.redrive_after_ms
@@ -121,4 +120,4 @@ def main() -> None:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    run(stop)
+    run(stop, config.current())

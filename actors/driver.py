@@ -26,10 +26,9 @@ from actors.steps import (
     type_of,
 )
 from actors.steps.timeout import STEP_TIME_LIMIT_MS
-from models import statuses
+from models import config, statuses
 from models.approvals import request_for
 from models.base import utcnow
-from models.config import settings
 from models.definitions import definition_steps
 from models.errors import RunConflict
 from models.runs import StepRun, WorkflowRun, run_by_id, step_run_by_id
@@ -106,11 +105,11 @@ def _retry_due(run: WorkflowRun, step_run: StepRun, attempt: int) -> bool:
 
 def drive(run: WorkflowRun, step_run: StepRun, steps: tuple[dict, ...], hand_off: HandOff) -> None:
     """Run steps back to back from `step_run`, one commit each, within the inline budget."""
-    deadline = time.monotonic() + settings.inline_time_budget_ms / 1000
-    for count in range(1, settings.inline_step_limit + 1):
+    deadline = time.monotonic() + config.current().inline_time_budget_ms / 1000
+    for count in range(1, config.current().inline_step_limit + 1):
         step = steps[step_run.step_index]
         outcome = _attempt(run, step_run, step)
-        inline = count < settings.inline_step_limit and time.monotonic() < deadline
+        inline = count < config.current().inline_step_limit and time.monotonic() < deadline
         try:
             change, next_step_run = _commit(run, step_run, step, outcome, steps, inline)
         except RunConflict:

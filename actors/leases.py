@@ -20,7 +20,7 @@ from collections.abc import Iterator
 
 import peewee
 
-from models.config import settings
+from models import config
 from models.db import db
 from models.runs import WorkflowRun
 
@@ -49,7 +49,7 @@ RETURNING run.id, run.leased_until
 def claim(run: WorkflowRun) -> bool:
     """Take the run's lease for its current attempt; False when another worker holds it or
     the run moved meanwhile."""
-    lease = settings.lease_ms
+    lease = config.current().lease_ms
     row = db.execute_sql(_CLAIM, (lease, lease, run.id, run.version)).fetchone()
     if row is None:
         return False
@@ -59,7 +59,7 @@ def claim(run: WorkflowRun) -> bool:
 
 def lease_end(now: datetime.datetime) -> datetime.datetime:
     """When a lease taken at `now` runs out, unless renewed."""
-    return now + datetime.timedelta(milliseconds=settings.lease_ms)
+    return now + datetime.timedelta(milliseconds=config.current().lease_ms)
 
 
 class _Heartbeat:
@@ -90,7 +90,7 @@ class _Heartbeat:
 
     def _beat(self) -> None:
         stop = threading.Event()
-        while not stop.wait(settings.lease_ms / 3000):
+        while not stop.wait(config.current().lease_ms / 3000):
             try:
                 self.renew()
             except (peewee.DatabaseError, peewee.InterfaceError) as exc:
@@ -107,7 +107,7 @@ class _Heartbeat:
             ]
         if not runs:
             return 0
-        lease = settings.lease_ms
+        lease = config.current().lease_ms
         params = (
             lease,
             lease,

@@ -14,10 +14,9 @@ from actors import leases
 from actors.attempts import storable
 from actors.steps import AwaitingApproval, Completed, Failed, Outcome, Waiting, type_of
 from actors.steps.outcomes import LlmCall
-from models import statuses
+from models import config, statuses
 from models.approvals import ApprovalRequest
 from models.base import iso_utc
-from models.config import settings
 from models.ids import new_id
 from models.llm_calls import insert_calls
 from models.runs import StepRun, WorkflowRun
@@ -257,7 +256,7 @@ def keep_timer(run: WorkflowRun, outcome: Outcome) -> None:
 
 
 def _redrive(now: datetime.datetime) -> datetime.datetime:
-    return now + datetime.timedelta(milliseconds=settings.redrive_after_ms)
+    return now + datetime.timedelta(milliseconds=config.current().redrive_after_ms)
 
 
 def _index_of(steps: tuple[dict, ...], name: str) -> int:

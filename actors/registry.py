@@ -16,8 +16,6 @@ from typing import Any
 
 import jsonschema
 
-from models.config import settings
-
 #: A handler takes the step context and the step's config and returns a dict to merge into state.
 Handler = Callable[[Any, dict], dict | None]
 
@@ -115,7 +113,7 @@ def is_tool(name: str) -> bool:
     return name in _tools
 
 
-def load_handler_modules(modules: tuple[str, ...] = settings.handler_modules) -> None:
+def load_handler_modules(modules: tuple[str, ...]) -> None:
     """Import the modules named in `STEVORA_HANDLERS` so their decorators (handlers, tools) run.
 
     The working directory is searched too, as gunicorn and dramatiq do, so `stevora` finds them.

@@ -18,7 +18,7 @@ import socket
 import urllib.parse
 from dataclasses import dataclass
 
-from models.config import settings
+from models import config
 from models.errors import StevoraError
 
 #: Longest webhook URL accepted.
@@ -88,7 +88,7 @@ def resolve(url: str) -> Target:
     addresses = [info[4][0] for info in infos]
     if not addresses:
         raise TargetUnresolved(f"the host {parts.hostname!r} has no address")
-    if not settings.webhook_allow_private:
+    if not config.current().webhook_allow_private:
         for address in addresses:
             kind = not_public(ipaddress.ip_address(address))
             if kind is not None:

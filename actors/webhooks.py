@@ -25,8 +25,8 @@ import dramatiq
 import httpx
 
 from actors.webhook_targets import TargetRefused, TargetUnresolved, resolve
+from models import config
 from models.base import utcnow
-from models.config import settings
 from models.webhook_signatures import HEADER, sign
 from models.webhooks import (
     StartedAttempt,
@@ -73,8 +73,8 @@ class _Outcome:
 @dramatiq.actor(queue_name="webhooks", max_retries=5, time_limit=60_000)
 def deliver_webhook(delivery_id: str, attempt: int) -> None:
     """Make attempt number `attempt` of a delivery, if the delivery still waits for it."""
-    lease = datetime.timedelta(milliseconds=settings.redrive_after_ms)
-    started = start_attempt(delivery_id, attempt, settings.webhook_max_attempts, lease)
+    lease = datetime.timedelta(milliseconds=config.current().redrive_after_ms)
+    started = start_attempt(delivery_id, attempt, config.current().webhook_max_attempts, lease)
     if started is None:
         return
     outcome = _post(started)
@@ -84,14 +84,14 @@ def deliver_webhook(delivery_id: str, attempt: int) -> None:
 def due_deliveries(now: datetime.datetime | None = None) -> list[DeliveryCommand]:
     """Claim the due deliveries (pushing each one redrive interval ahead) for the clock."""
     now = now or utcnow()
-    again = now + datetime.timedelta(milliseconds=settings.redrive_after_ms)
+    again = now + datetime.timedelta(milliseconds=config.current().redrive_after_ms)
     claimed = claim_due_deliveries(now, BATCH, again)
     return [DeliveryCommand(delivery_id, attempts + 1) for delivery_id, attempts in claimed]
 
 
 def backoff(attempt: int) -> float:
     """Seconds to wait after failed attempt number `attempt` before the next one."""
-    delay = min(MAX_BACKOFF_S, settings.webhook_backoff_ms / 1000 * 2 ** (attempt - 1))
+    delay = min(MAX_BACKOFF_S, config.current().webhook_backoff_ms / 1000 * 2 ** (attempt - 1))
     return min(MAX_BACKOFF_S, delay * (1 + random.random() * JITTER))
 
 
@@ -148,7 +148,7 @@ def _record(claim: StartedAttempt, outcome: _Outcome) -> None:
     """Log the attempt's outcome and decide the delivery: succeeded, again later, or failed."""
     retry_in = None
     failed = outcome.error is not None
-    if failed and outcome.retryable and claim.attempt < settings.webhook_max_attempts:
+    if failed and outcome.retryable and claim.attempt < config.current().webhook_max_attempts:
         retry_in = datetime.timedelta(seconds=backoff(claim.attempt))
     record_outcome(claim, outcome.status_code, outcome.error, outcome.duration_ms, retry_in)
     if failed:

@@ -22,8 +22,8 @@ import psycopg2
 from honcho.environ import parse_procfile
 
 from app.local_services import ServiceMissing, ensure_running
-from models.config import settings
-from models.db import connect_params, db
+from models import config
+from models.db import bind_database, connect_params, db
 from models.keys import SlugTaken, create_workspace
 from models.migrate import create_database, migrate
 
@@ -42,14 +42,16 @@ class CommandFailed(Exception):
     """A command cannot go on; its message is printed to stderr and the exit code is 1."""
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, settings: config.Settings | None = None) -> int:
+    """The `stevora` command, with `settings` (by default the environment's)."""
     args = _parser().parse_args(argv)
+    bind_database(config.configure(settings or config.Settings.from_env()))
     try:
         return args.command(args)
     except (CommandFailed, ServiceMissing, SlugTaken) as exc:
         print(f"stevora: {exc}", file=sys.stderr)
     except (psycopg2.OperationalError, peewee.OperationalError) as exc:
-        where = connect_params(settings.database_url)
+        where = connect_params(config.current().database_url)
         print(
             f"stevora: cannot use PostgreSQL at {where['host']}:{where['port']} "
             f"(DATABASE_URL): {str(exc).strip()}",
@@ -60,8 +62,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def migrate_command(args: argparse.Namespace) -> int:
     """Create the database when missing and apply pending migrations."""
-    name = connect_params(settings.database_url)["database"]
-    if create_database(settings.database_url):
+    name = connect_params(config.current().database_url)["database"]
+    if create_database(config.current().database_url):
         print(f"Created database {name}.")
     applied = migrate()
     for migration in applied:
@@ -84,7 +86,7 @@ def create_workspace_command(args: argparse.Namespace) -> int:
     print(f"           (key id {key.id}; shown this once only, store it now)")
     print(
         f"Try: curl -s -H 'x-api-key: {raw_key}' "
-        f"http://127.0.0.1:{settings.port}/v1/workspaces/current"
+        f"http://127.0.0.1:{config.current().port}/v1/workspaces/current"
     )
     return 0
 
@@ -110,14 +112,18 @@ def up_command(args: argparse.Namespace) -> NoReturn:
     names = [name for name in LONG_RUNNING if name in entries]
     services_command(args)
     migrate_command(args)
-    print(f"Starting {', '.join(names)}. Stevora listens on http://127.0.0.1:{settings.port}")
+    print(
+        f"Starting {', '.join(names)}. Stevora listens on http://127.0.0.1:{config.current().port}"
+    )
     print("Get an API key: stevora create-workspace --name Acme --slug acme")
     sys.stdout.flush()
     os.chdir(REPO_ROOT)
     # honcho gives each process a PORT counted from its base port: web comes first, so it
-    # gets exactly settings.port.
+    # gets exactly the configured port.
     honcho = [sys.executable, "-m", "honcho", "start", "-f", str(procfile)]
-    os.execv(sys.executable, [*honcho, "-d", str(REPO_ROOT), "-p", str(settings.port), *names])
+    os.execv(
+        sys.executable, [*honcho, "-d", str(REPO_ROOT), "-p", str(config.current().port), *names]
+    )
 
 
 def clock_command(args: argparse.Namespace) -> int:
@@ -132,8 +138,11 @@ def rabbitmq_setup_command(args: argparse.Namespace) -> int:
     """Declare the queues, the signals exchange and its binding; create the publisher user."""
     from actors import broker, topology  # imports the broker and the actors: their queues
 
-    user, password = settings.signal_publisher_user, settings.signal_publisher_password
-    vhost = topology.vhost_of(settings.broker_url)
+    user, password = (
+        config.current().signal_publisher_user,
+        config.current().signal_publisher_password,
+    )
+    vhost = topology.vhost_of(config.current().broker_url)
     try:
         if not args.skip_user:
             if password is None:
@@ -142,7 +151,7 @@ def rabbitmq_setup_command(args: argparse.Namespace) -> int:
                     "(or pass --skip-user)"
                 )
             topology.check_password(password)
-        topology.declare_topology(broker, settings.broker_url)
+        topology.declare_topology(broker, config.current().broker_url)
         queues = ", ".join(sorted(broker.get_declared_queues()))
         print(f"Declared queues {queues} (with their .DQ and .XQ) on vhost {vhost}.")
         print(
@@ -167,8 +176,8 @@ def rabbitmq_setup_command(args: argparse.Namespace) -> int:
 
 
 def _service_addresses() -> tuple[tuple[str, int], tuple[str, int]]:
-    database = connect_params(settings.database_url)
-    broker = urlparse(settings.broker_url)
+    database = connect_params(config.current().database_url)
+    broker = urlparse(config.current().broker_url)
     broker_port = broker.port or (5671 if broker.scheme == "amqps" else 5672)
     return (database["host"], database["port"]), (broker.hostname or "127.0.0.1", broker_port)
 

@@ -22,29 +22,31 @@ from app.resources.run_operations import RunOperations
 from app.resources.runs import Runs
 from app.resources.webhooks import Webhooks
 from app.resources.workspaces import CurrentWorkspace, Workspaces
-from models.config import settings
+from models.config import Settings
+from models.db import bind_database
 
 HEALTH_PATH = "/health"
 
 
-def create_app(
-    *,
-    admin_token: str | None = settings.admin_token,
-    broker: RabbitmqBroker | None = None,
-) -> falcon.App:
-    """Build the WSGI app.
+def create_app(settings: Settings, *, broker: RabbitmqBroker | None = None) -> falcon.App:
+    """Build the WSGI app on `settings`: the database it binds, and `admin_token`.
+
+    The entry point (`app.wsgi`) also makes them the process's (`models.config.configure`),
+    which the data layer reads; an app built with other settings changes nothing else.
 
     Parameters:
-      admin_token: guards `POST /v1/workspaces`; None disables it (`ADMIN_TOKEN` unset).
+      settings: what the app reads; `admin_token` guards `POST /v1/workspaces` (None
+        disables it).
       broker: where `start_run` and `execute_step` commands go and what `/health` checks;
         the actors' broker by default.
     """
+    bind_database(settings)
     broker = broker if broker is not None else actors.broker
     app = falcon.App(
         middleware=[
             DatabaseSession(exempt=(HEALTH_PATH, OPENAPI_PATH)),
             BodyLimits(),
-            Authenticator(admin_token),
+            Authenticator(settings.admin_token),
         ],
     )
     register_error_handlers(app)

@@ -1,10 +1,12 @@
-"""gunicorn settings for the `web` process, taken from `models.config` like every other setting.
+"""gunicorn settings for the `web` process, read from the environment like every other setting.
 
 Threads, not gevent: a request borrows a pooled PostgreSQL connection and its thread's broker
 channel, which a green thread per request would multiply.
 """
 
-from models.config import settings
+from models.config import Settings
+
+settings = Settings.from_env()
 
 bind = f"0.0.0.0:{settings.port}"
 worker_class = "gthread"

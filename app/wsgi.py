@@ -1,5 +1,9 @@
-"""The WSGI entry point gunicorn serves: `app.wsgi:application`."""
+"""The WSGI entry point gunicorn serves: `app.wsgi:application`, built from the environment."""
 
-from app.factory import create_app
+from models.config import Settings, configure
 
-application = create_app()
+settings = configure(Settings.from_env())
+
+from app.factory import create_app  # noqa: E402 (imports the actors, set up from these settings)
+
+application = create_app(settings)

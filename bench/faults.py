@@ -53,7 +53,7 @@ FAULTS = ("baseline", "worker", "rabbitmq", "postgresql", "clock", "twice", "hos
 def main() -> int:
     args = _parser().parse_args()
     broker_url = f"amqp://guest:guest@{args.broker_host}:5672/{args.vhost}"
-    # Settings are read once, at import: the environment comes first.
+    # The processes this starts read their settings from the environment, and so does this one.
     os.environ.update(
         DATABASE_URL=args.database_url, BROKER_URL=broker_url, STEVORA_HANDLERS="harness.handlers"
     )

@@ -1,6 +1,8 @@
-"""Every setting Stevora reads from the environment, read once, here.
+"""Every setting Stevora reads from the environment, read once into a `Settings` object.
 
-Defaults work on a development machine with PostgreSQL and RabbitMQ on localhost.
+A process's entry point (the web app, the worker setup, the clock, the CLI) reads them and
+hands them to `configure`; the parts below ask `current()`. Defaults work on a development
+machine with PostgreSQL and RabbitMQ on localhost.
 """
 
 from __future__ import annotations
@@ -119,4 +121,16 @@ class Settings:
         )
 
 
-settings = Settings.from_env()
+_current: Settings | None = None
+
+
+def configure(settings: Settings) -> Settings:
+    """Make `settings` this process's own; its entry point calls this before anything runs."""
+    global _current
+    _current = settings
+    return settings
+
+
+def current() -> Settings:
+    """This process's settings: those configured, or the environment's when none were."""
+    return _current if _current is not None else configure(Settings.from_env())

@@ -1,6 +1,7 @@
 """The PostgreSQL handle every process shares: pooled, opened per request or per message.
 
-No connection is opened at import, so gunicorn and dramatiq may fork after importing this.
+It is bound to a database by the process's entry point (`bind_database`), as peewee's run-time
+configuration goes; nothing connects at import, so gunicorn and dramatiq may fork after it.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from urllib.parse import unquote, urlparse
 
 from playhouse.pool import PooledPostgresqlDatabase
 
-from models.config import settings
+from models.config import Settings
 
 
 def connect_params(url: str) -> dict:
@@ -28,16 +29,35 @@ def connect_params(url: str) -> dict:
     return params
 
 
-def make_database(url: str) -> PooledPostgresqlDatabase:
-    return PooledPostgresqlDatabase(
-        autoconnect=False,
-        max_connections=settings.database_pool_size,
-        stale_timeout=300,
-        timeout=10,
-        connect_timeout=5,
-        options=f"-c statement_timeout={settings.statement_timeout_ms} -c timezone=UTC",
-        **connect_params(url),
-    )
+#: Unbound until `bind_database`: using it before raises peewee's "must be initialized".
+db = PooledPostgresqlDatabase(None, autoconnect=False)
 
 
-db = make_database(settings.database_url)
+def bind_database(settings: Settings) -> PooledPostgresqlDatabase:
+    """Point `db` at `settings.database_url`, with the pool and timeouts the settings give.
+
+    Binding again to the same database and options changes nothing: the pool and its open
+    connections stay.
+    """
+    options = database_options(settings)
+    database = options.pop("database")
+    if db.deferred or (db.database, db.connect_params) != (database, _connect_kwargs(options)):
+        db.init(database, **options)
+    return db
+
+
+def _connect_kwargs(options: dict) -> dict:
+    """What peewee's pooled database keeps of `options` as its connection parameters."""
+    pool = ("max_connections", "stale_timeout", "timeout")
+    return {name: value for name, value in options.items() if name not in pool}
+
+
+def database_options(settings: Settings) -> dict:
+    return {
+        "max_connections": settings.database_pool_size,
+        "stale_timeout": 300,
+        "timeout": 10,
+        "connect_timeout": 5,
+        "options": f"-c statement_timeout={settings.statement_timeout_ms} -c timezone=UTC",
+        **connect_params(settings.database_url),
+    }

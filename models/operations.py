@@ -10,10 +10,9 @@ import datetime
 from collections.abc import Callable
 from typing import Any
 
-from models import statuses
+from models import config, statuses
 from models.approvals import DECISIONS, EDITED, ApprovalRequest
 from models.base import utcnow
-from models.config import settings
 from models.definitions import definition_steps
 from models.errors import RunConflict, StevoraError
 from models.ids import new_id
@@ -31,7 +30,7 @@ class NotAllowed(StevoraError):
 
 def redrive_at() -> datetime.datetime:
     """When the clock should re-send a command that was just sent, if nobody acted on it."""
-    return utcnow() + datetime.timedelta(milliseconds=settings.redrive_after_ms)
+    return utcnow() + datetime.timedelta(milliseconds=config.current().redrive_after_ms)
 
 
 def cancel_run(run_id: str) -> WorkflowRun:

@@ -1,6 +1,8 @@
 """Fixtures on the real services: a database and a RabbitMQ vhost of the suite's own.
 
-The environment is set before any project module is imported, since settings are read once.
+The environment is set first: the processes the suite starts (workers, gunicorn, the clock)
+read their settings from it, and so does this one (`models.config.current()`), once, when the
+actors are imported below.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from dramatiq import Worker  # noqa: E402
 import actors  # noqa: E402
 from app.factory import create_app  # noqa: E402
 from models import TABLES  # noqa: E402
+from models.config import current  # noqa: E402
 from models.db import db  # noqa: E402
 from models.keys import create_workspace  # noqa: E402
 from models.migrate import create_database, migrate  # noqa: E402
@@ -97,7 +100,7 @@ def clock():
     from actors import clock as clock_module
 
     stop = threading.Event()
-    thread = threading.Thread(target=clock_module.run, args=(stop,), daemon=True)
+    thread = threading.Thread(target=clock_module.run, args=(stop, current()), daemon=True)
     thread.start()
     yield
     stop.set()
@@ -106,7 +109,7 @@ def clock():
 
 @pytest.fixture
 def client():
-    return falcon.testing.TestClient(create_app())
+    return falcon.testing.TestClient(create_app(current()))
 
 
 @pytest.fixture

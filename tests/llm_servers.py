@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from models import config
+from tests.support import change_settings
 
 OPENAI, ANTHROPIC = "openai", "anthropic"
 OPENAI_KEY = "sk-test-openai"
@@ -114,8 +114,8 @@ class FakeProvider:
 def point_at(monkeypatch, openai: FakeProvider | None = None, anthropic=None, **changes) -> None:
     """Make the worker's LLM settings name these servers (and take `changes`).
 
-    Settings are read once from the environment; the llm modules read `models.config.settings`
-    each time a step runs, so replacing it is what setting the variables would have done.
+    The llm modules read `models.config.current()` each time a step runs, so changing it is
+    what setting the variables would have done.
     """
     if openai is not None:
         changes.setdefault("openai_base_url", openai.url)
@@ -123,7 +123,7 @@ def point_at(monkeypatch, openai: FakeProvider | None = None, anthropic=None, **
     if anthropic is not None:
         changes.setdefault("anthropic_base_url", anthropic.url)
         changes.setdefault("anthropic_api_key", ANTHROPIC_KEY)
-    monkeypatch.setattr(config, "settings", dataclasses.replace(config.settings, **changes))
+    change_settings(monkeypatch, **changes)
 
 
 def _handler(provider: FakeProvider) -> type[BaseHTTPRequestHandler]:

@@ -9,10 +9,11 @@ operation) alone; `tests.run_states` walks such a run on into each status.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
-from models import statuses
+from models import config, statuses
 from models.db import db
 from models.definitions import WorkflowDefinition
 from models.ids import new_id
@@ -70,3 +71,10 @@ def wait_for_run(
         if time.monotonic() > deadline:
             raise AssertionError(f"run {run_id} is {run.status}, not in {wanted} after {timeout}s")
         time.sleep(0.02)
+
+
+def change_settings(monkeypatch, **changes) -> config.Settings:
+    """This process's settings with `changes`, for one test (every part reads them there)."""
+    changed = dataclasses.replace(config.current(), **changes)
+    monkeypatch.setattr(config, "_current", changed)
+    return changed

@@ -14,6 +14,7 @@ import pytest
 from app.factory import create_app
 from models import statuses
 from models.approvals import ApprovalRequest
+from models.config import current
 from models.runs import RunEvent, StepRun, WorkflowRun
 from models.transitions import RunChange
 from tests import run_states
@@ -272,7 +273,7 @@ def test_deciding_for_a_cancelled_run_is_409(client, auth, workspace, broker):
 
 
 def test_two_concurrent_decides_one_wins(auth, workspace):
-    app = create_app()
+    app = create_app(current())
     for _ in range(5):
         run, _, request = run_states.paused(workspace[0])
         barrier = threading.Barrier(2)

@@ -15,6 +15,7 @@ from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from app.auth import Access
 from app.factory import create_app
 from app.media import MAX_BODY_BYTES
+from models.config import current
 from models.db import connect_params, db
 from models.errors import IllegalTransition, RunConflict
 from tests.api_support import assert_error, definition_body
@@ -102,7 +103,7 @@ def _call_without_length(app: falcon.App, headers: dict, body: bytes) -> tuple[s
 
 
 def test_a_body_without_length_is_read_up_to_the_limit(auth):
-    app = create_app()
+    app = create_app(current())
     headers = {**auth, "Content-Type": "application/json"}
     big = json.dumps({"name": "x" * (MAX_BODY_BYTES + 10)}).encode()
     status, body = _call_without_length(app, headers, big)
@@ -139,7 +140,7 @@ class _Broken:
 
 
 def test_a_bug_is_a_500_envelope_without_a_stack_trace(caplog):
-    app = create_app()
+    app = create_app(current())
     app.add_route("/broken", _Broken())
     with caplog.at_level(logging.ERROR, logger="app.errors"):
         result = falcon.testing.TestClient(app).simulate_get("/broken")
@@ -162,7 +163,7 @@ class _Stale:
 
 
 def test_state_machine_refusals_are_409():
-    app = create_app()
+    app = create_app(current())
     app.add_route("/stale", _Stale())
     client = falcon.testing.TestClient(app)
     error = assert_error(client.simulate_post("/stale"), 409, "CONFLICT")
@@ -196,7 +197,7 @@ def test_health_reports_ok_without_auth(client):
 
 
 def test_health_is_degraded_when_the_broker_is_unreachable():
-    app = create_app(broker=RabbitmqBroker(url=DEAD_BROKER_URL))
+    app = create_app(current(), broker=RabbitmqBroker(url=DEAD_BROKER_URL))
     result = falcon.testing.TestClient(app).simulate_get("/health")
     assert result.status_code == 503
     assert result.json["status"] == "degraded"

@@ -16,6 +16,7 @@ from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from app.factory import create_app
 from models import statuses
 from models.base import utcnow
+from models.config import current
 from models.runs import RunEvent, StepRun, WorkflowRun, events_of
 from models.signals import Signal
 from tests import run_states
@@ -233,7 +234,7 @@ def test_a_payload_over_256_kib_is_413(client, auth, workspace, broker):
 
 
 def test_two_concurrent_resumes_one_wins(auth, workspace):
-    app = create_app()
+    app = create_app(current())
     for _ in range(5):
         run, _ = run_states.waiting(workspace[0])
         barrier = threading.Barrier(2)
@@ -260,7 +261,9 @@ def test_two_concurrent_resumes_one_wins(auth, workspace):
 
 
 def test_a_broker_outage_does_not_fail_a_resume(auth, workspace, caplog):
-    client = falcon.testing.TestClient(create_app(broker=RabbitmqBroker(url=DEAD_BROKER_URL)))
+    client = falcon.testing.TestClient(
+        create_app(current(), broker=RabbitmqBroker(url=DEAD_BROKER_URL))
+    )
     run, step_run = run_states.waiting(workspace[0])
     with caplog.at_level(logging.WARNING, logger="app.commands"):
         result = _post(client, auth, run.id, "resume", json={"signalType": "payment.received"})

@@ -10,6 +10,7 @@ import pytest
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
 from app.factory import create_app
+from models.config import current
 from models.runs import RunEvent, WorkflowRun
 from tests.api_support import (
     TIMESTAMP,
@@ -109,7 +110,7 @@ def test_a_repeated_idempotency_key_returns_the_same_run(client, auth, definitio
 
 
 def test_concurrent_creates_with_one_key_make_one_run(auth, definition):
-    app = create_app()
+    app = create_app(current())
     barrier = threading.Barrier(8)
     results = []
 
@@ -258,7 +259,9 @@ def test_events_are_paginated_oldest_first(client, auth, worker):
 
 
 def test_a_broker_outage_does_not_fail_creation(auth, definition, caplog):
-    client = falcon.testing.TestClient(create_app(broker=RabbitmqBroker(url=DEAD_BROKER_URL)))
+    client = falcon.testing.TestClient(
+        create_app(current(), broker=RabbitmqBroker(url=DEAD_BROKER_URL))
+    )
     with caplog.at_level(logging.WARNING, logger="app.commands"):
         result = post_run(client, auth, definition["id"])
     assert result.status_code == 201

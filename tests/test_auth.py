@@ -5,6 +5,7 @@ The routes come from the app's router, so a new route is checked as soon as it e
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import logging
 import re
@@ -16,6 +17,7 @@ from app.auth import Access
 from app.factory import create_app
 from models.approvals import ApprovalRequest
 from models.base import utcnow
+from models.config import current
 from models.ids import new_id
 from models.runs import WorkflowRun
 from models.workspaces import ApiKey
@@ -51,7 +53,7 @@ PREFIXES = {
     "webhook_id": "wh",
 }
 
-ROUTES = api_routes(create_app())
+ROUTES = api_routes(create_app(current()))
 SERVED = {str(route) for route in ROUTES}
 
 
@@ -221,8 +223,17 @@ def test_creating_a_workspace_needs_the_admin_token(client, auth):
     assert result.status_code == 201
 
 
+def test_the_app_takes_the_admin_token_of_the_settings_it_is_given():
+    client = falcon.testing.TestClient(create_app(dataclasses.replace(current(), admin_token="t2")))
+    for token, status in ((ADMIN_TOKEN, 401), ("t2", 201)):
+        result = client.simulate_post(
+            "/v1/workspaces", json=WORKSPACE, headers={"x-admin-token": token}
+        )
+        assert result.status_code == status, result.json
+
+
 def test_workspace_creation_is_disabled_without_an_admin_token():
-    client = falcon.testing.TestClient(create_app(admin_token=None))
+    client = falcon.testing.TestClient(create_app(dataclasses.replace(current(), admin_token=None)))
     for headers in ({}, {"x-admin-token": ADMIN_TOKEN}, {"x-admin-token": ""}):
         result = client.simulate_post("/v1/workspaces", json=WORKSPACE, headers=headers)
         error = assert_error(result, 401, "AUTH_ERROR")

@@ -22,7 +22,7 @@ import pytest
 import actors
 from actors import topology
 from app import cli
-from models import statuses
+from models import config, statuses
 from models.runs import RunEvent, StepRun, WorkflowRun, events_of
 from models.signals import Signal
 from tests.api_support import wait_until
@@ -437,12 +437,11 @@ def test_stevora_rabbitmq_setup_creates_then_updates_the_publisher(
 ):
     run_id = create_run_over_http(client, auth, WAIT_THEN_SHIP)
     wait_for_run(run_id, (statuses.WAITING,))
-    configured = dataclasses.replace(cli.settings, signal_publisher_user=publisher)
+    monkeypatch.setattr(config, "_current", config.current())  # `stevora` configures anew
+    configured = dataclasses.replace(config.current(), signal_publisher_user=publisher)
     for password, exit_code in ((None, 1), ("one", 0), ("two", 0)):
-        monkeypatch.setattr(
-            cli, "settings", dataclasses.replace(configured, signal_publisher_password=password)
-        )
-        assert cli.main(["rabbitmq-setup"]) == exit_code
+        settings = dataclasses.replace(configured, signal_publisher_password=password)
+        assert cli.main(["rabbitmq-setup"], settings) == exit_code
 
     said = capsys.readouterr()
     assert "set STEVORA_SIGNAL_PUBLISHER_PASSWORD" in said.err

@@ -14,6 +14,7 @@ from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
 from app.factory import create_app
 from app.resources.health import QUEUE_CHECK_INTERVAL
+from models.config import current
 from tests.conftest import TEST_BROKER_URL, TEST_VHOST
 from tests.counting_proxy import CountingProxy
 
@@ -32,7 +33,7 @@ def proxy():
 def health(proxy):
     """A client of an app whose broker is reached through `proxy`."""
     broker = RabbitmqBroker(url=f"amqp://guest:guest@127.0.0.1:{proxy.port}/{TEST_VHOST}")
-    return falcon.testing.TestClient(create_app(broker=broker))
+    return falcon.testing.TestClient(create_app(current(), broker=broker))
 
 
 def test_fifty_calls_in_a_row_open_at_most_two_broker_connections(health, proxy):

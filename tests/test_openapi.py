@@ -28,6 +28,7 @@ from app.media import MAX_BODY_BYTES
 from app.openapi import OPENAPI_PATH, build_document
 from app.openapi.builders import id_of
 from models.base import utcnow
+from models.config import current
 from models.documents import MAX_DOCUMENT_BYTES
 from models.ids import new_id
 from models.llm_calls import LlmCall
@@ -39,7 +40,7 @@ from tests.conftest import ADMIN_TOKEN
 
 DOCUMENT = build_document()
 SCHEMAS = DOCUMENT["components"]["schemas"]
-ROUTES = api_routes(create_app())
+ROUTES = api_routes(create_app(current()))
 
 #: The document as a JSON Schema resource, so that a `$ref` into it resolves its own refs.
 _URI = "urn:stevora:openapi"

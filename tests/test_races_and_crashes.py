@@ -8,7 +8,6 @@ version equal to the length of the event log.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import logging
 import os
@@ -23,19 +22,24 @@ import pytest
 import actors.clock
 import actors.driver
 import actors.recording
-import models.operations
 from actors.runs import start_run
 from actors.signals import deliver_signal
 from harness.processes import kill, spawn, worker_command
 from models import statuses
 from models.base import utcnow
-from models.config import settings
+from models.config import current
 from models.db import db
 from models.runs import RunEvent, StepRun, WorkflowRun, events_of
 from models.signals import Signal
 from tests.api_support import wait_until
 from tests.conftest import TEST_BROKER_URL, TEST_DATABASE_URL
-from tests.support import create_run_over_http, insert_definition, insert_run, wait_for_run
+from tests.support import (
+    change_settings,
+    create_run_over_http,
+    insert_definition,
+    insert_run,
+    wait_for_run,
+)
 
 #: Redrive interval for the tests that lose a command: short, so the clock re-sends quickly.
 SHORT_REDRIVE_MS = 300
@@ -79,15 +83,10 @@ def marks(path: Path, kind: str) -> list[str]:
 
 
 def patch_settings(monkeypatch, **changes) -> None:
-    """Replace settings in every module that reads the ones these tests change.
-
-    `redrive_after_ms` is read by the recording of outcomes (hand-offs), the clock (claims) and
-    `models.operations.redrive_at` (which run creation and the run operations call);
-    `inline_step_limit` by the driver.
+    """Change this process's settings for one test: `redrive_after_ms` is read by the
+    recording of outcomes, the clock and the run operations; `inline_step_limit` by the driver.
     """
-    patched = dataclasses.replace(settings, **changes)
-    for module in (actors.driver, actors.recording, actors.clock, models.operations):
-        monkeypatch.setattr(module, "settings", patched)
+    change_settings(monkeypatch, **changes)
 
 
 def settle(broker, worker) -> None:
@@ -200,7 +199,7 @@ def test_two_clocks_fire_each_wait_timer_once(client, auth, worker, monkeypatch)
 
     monkeypatch.setattr(actors.clock.Command, "send", record_and_send)
     stops = [threading.Event(), threading.Event()]
-    clocks = [threading.Thread(target=actors.clock.run, args=(stop,)) for stop in stops]
+    clocks = [threading.Thread(target=actors.clock.run, args=(stop, current())) for stop in stops]
     for thread in clocks:
         thread.start()
     try:

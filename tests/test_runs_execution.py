@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 import actors
-from actors import driver
 from models import statuses
 from models.runs import StepRun, WorkflowRun, events_of
 from models.transitions import RunChange
-from tests.support import create_run_over_http, insert_definition, insert_run, wait_for_run
+from tests.support import (
+    change_settings,
+    create_run_over_http,
+    insert_definition,
+    insert_run,
+    wait_for_run,
+)
 
 ADD_THREE = [
     {"type": "task", "name": "first", "handler": "add", "config": {"amount": 1}},
@@ -173,8 +176,7 @@ def test_the_same_command_delivered_many_times_at_once_completes_each_step_once(
 
 
 def test_a_long_chain_is_handed_to_the_broker_in_slices(workspace, worker, monkeypatch):
-    small = dataclasses.replace(driver.settings, inline_step_limit=2)
-    monkeypatch.setattr(driver, "settings", small)
+    change_settings(monkeypatch, inline_step_limit=2)
     hand_offs = []
     real_send = actors.execute_step.send
 

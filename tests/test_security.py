@@ -26,6 +26,7 @@ from app.factory import create_app
 from app.media import MAX_BODY_BYTES, MAX_JSON_DEPTH
 from app.resources.runs import Runs
 from models import TABLES
+from models.config import current
 from models.db import db
 from models.documents import nests_deeper_than
 from models.keys import hash_key
@@ -34,7 +35,7 @@ from tests.api_support import api_routes, assert_error, create_definition
 #: Every route that takes a body and an API key, from the app's router.
 BODY_ROUTES = [
     route
-    for route in api_routes(create_app())
+    for route in api_routes(create_app(current()))
     if route.method in ("POST", "PUT", "PATCH") and route.access is app.auth.Access.API_KEY
 ]
 
@@ -154,7 +155,7 @@ def test_raw_keys_are_in_no_log_record_or_answer_even_when_a_request_fails(
         for responder in (bug, database_gone):
             # Falcon binds responders when a route is added: a new app sees the patch
             monkeypatch.setattr(Runs, "on_get", responder)
-            failing = falcon.testing.TestClient(create_app())
+            failing = falcon.testing.TestClient(create_app(current()))
             answers.append(failing.simulate_get("/v1/workflow-runs", headers=auth))
 
     # Then every failure was answered and logged, and no key is in any record or answer

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import hmac
 
 import pytest
 
-from actors import webhook_targets
 from actors.webhook_targets import TargetRefused, check_url, resolve
 from models.webhook_signatures import sign, signature, verify
+from tests.support import change_settings
 
 SECRET = "whsec_test-secret"
 BODY = b'{"id":"whd_1","type":"workflow.completed","data":{"status":"COMPLETED"}}'
@@ -77,8 +76,7 @@ def test_the_current_time_is_used_by_default():
 
 @pytest.fixture
 def private_refused(monkeypatch):
-    settings = dataclasses.replace(webhook_targets.settings, webhook_allow_private=False)
-    monkeypatch.setattr(webhook_targets, "settings", settings)
+    change_settings(monkeypatch, webhook_allow_private=False)
 
 
 @pytest.mark.parametrize(
@@ -120,8 +118,7 @@ def test_a_non_public_address_is_refused(private_refused, url, kind):
 
 
 def test_private_addresses_pass_when_allowed(monkeypatch):
-    settings = dataclasses.replace(webhook_targets.settings, webhook_allow_private=True)
-    monkeypatch.setattr(webhook_targets, "settings", settings)
+    change_settings(monkeypatch, webhook_allow_private=True)
     target = resolve("http://localhost:8080/hook")
     assert target.hostname == "localhost" and target.host_header == "localhost:8080"
     assert target.address in ("127.0.0.1", "::1")

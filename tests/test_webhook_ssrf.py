@@ -7,7 +7,6 @@ are refused whole. Addresses come from hypothesis, inside each range.
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 
 import pytest
@@ -15,10 +14,10 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from actors import webhook_targets
 from actors.webhook_targets import TargetRefused, not_public, resolve
 from models.webhooks import Webhook
 from tests.api_support import assert_error
+from tests.support import change_settings
 
 EVENTS = ["workflow.completed"]
 
@@ -74,8 +73,7 @@ def sixtofour(
 
 @pytest.fixture
 def private_refused(monkeypatch):
-    settings = dataclasses.replace(webhook_targets.settings, webhook_allow_private=False)
-    monkeypatch.setattr(webhook_targets, "settings", settings)
+    change_settings(monkeypatch, webhook_allow_private=False)
 
 
 @given(non_public_ipv4)
@@ -127,14 +125,12 @@ def test_a_url_naming_such_an_address_is_refused_unless_private_targets_are_allo
     monkeypatch, address
 ):
     url = f"http://[{address}]:8080/hook"
-    refusing = dataclasses.replace(webhook_targets.settings, webhook_allow_private=False)
     with monkeypatch.context() as patch:
-        patch.setattr(webhook_targets, "settings", refusing)
+        change_settings(patch, webhook_allow_private=False)
         with pytest.raises(TargetRefused, match="WEBHOOK_ALLOW_PRIVATE=1"):
             resolve(url)
-    allowing = dataclasses.replace(webhook_targets.settings, webhook_allow_private=True)
     with monkeypatch.context() as patch:
-        patch.setattr(webhook_targets, "settings", allowing)
+        change_settings(patch, webhook_allow_private=True)
         assert ipaddress.ip_address(resolve(url).address) == address
 
 

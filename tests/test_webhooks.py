@@ -7,7 +7,6 @@ backoff) in the modules that read it.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import json
 import threading
@@ -16,7 +15,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from actors import clock as clock_module
-from actors import webhook_targets
 from actors import webhooks as webhook_actor
 from models import statuses
 from models.base import utcnow
@@ -28,7 +26,7 @@ from models.webhook_signatures import verify
 from models.webhooks import Webhook, WebhookAttempt, WebhookDelivery
 from tests import run_states
 from tests.api_support import TIMESTAMP, assert_error, wait_until
-from tests.support import create_run_over_http, wait_for_run
+from tests.support import change_settings, create_run_over_http, wait_for_run
 
 ALL_EVENTS = [
     "workflow.completed",
@@ -46,9 +44,7 @@ def webhook_settings(monkeypatch):
     a 20 ms backoff unless told otherwise. Call the fixture's value to change more."""
 
     def apply(**overrides):
-        changed = dataclasses.replace(webhook_actor.settings, **overrides)
-        monkeypatch.setattr(webhook_actor, "settings", changed)
-        monkeypatch.setattr(webhook_targets, "settings", changed)
+        change_settings(monkeypatch, **overrides)
 
     apply(webhook_allow_private=True, webhook_backoff_ms=20)
     return apply

@@ -44,7 +44,7 @@ def price_table() -> dict[str, Price]:
     Raises:
       PriceTableError: `STEVORA_LLM_PRICES` names a file that is missing or malformed.
     """
-    return _table(config.settings.llm_prices_path)
+    return _table(config.current().llm_prices_path)
 
 
 def price_of(model: str, table: dict[str, Price]) -> Price | None:

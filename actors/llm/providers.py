@@ -32,7 +32,7 @@ class Provider:
 
     def complete(self, prompt: Prompt, read_s: float) -> Reply:
         """Ask the model; raises `ProviderError` (or a subclass) when no answer comes."""
-        connect_s = config.settings.llm_connect_timeout_ms / 1000
+        connect_s = config.current().llm_connect_timeout_ms / 1000
         return self.send(prompt, self.base_url, self.api_key, connect_s, read_s)
 
 
@@ -43,7 +43,7 @@ def provider_for(model: str) -> Provider:
       ProviderNotConfigured: no provider takes the name, or the provider's own API would be
         called without a key.
     """
-    settings = config.settings
+    settings = config.current()
     if model.startswith(ANTHROPIC_PREFIX):
         own_api = settings.anthropic_base_url == config.ANTHROPIC_DEFAULT_BASE_URL
         if own_api and not settings.anthropic_api_key:

@@ -139,7 +139,7 @@ def _call_log(step: dict) -> CallLog:
         prices = price_table()
     except PriceTableError as exc:
         raise StepFailure("LLM_PRICES_INVALID", str(exc)) from None
-    read_ms = step.get("timeoutMs") or config.settings.llm_read_timeout_ms
+    read_ms = step.get("timeoutMs") or config.current().llm_read_timeout_ms
     return CallLog(models, prices, read_ms / 1000, step["name"])
 
 
