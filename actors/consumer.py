@@ -9,6 +9,11 @@ the consumer's prefetch slots for good: a few such messages stop the queue. One 
 to the signals queue, so every message is checked against the queue it came from before a
 worker takes it; one that does not belong is dead-lettered to `<queue>.XQ`, its reason logged.
 Messages are handed on as `BriefMessage`s, which Dramatiq's log lines show cut short.
+
+Dramatiq has no public seam before a message is handed to a worker (middleware runs after, on
+a thread that acks through the consumer the body names), so this subclasses its private
+`_RabbitmqConsumer`: pyproject pins dramatiq to the exact version tested (2.2.1), and
+`tests/test_broker_signals.py` publishes the hostile messages through it.
 """
 
 from __future__ import annotations
