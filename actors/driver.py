@@ -32,7 +32,7 @@ from models.base import utcnow
 from models.definitions import definition_steps
 from models.errors import RunConflict
 from models.runs import StepRun, WorkflowRun, run_by_id, step_run_by_id
-from models.signals import pending_signal
+from models.signals import pending_signal, signal_kept_for
 from models.transitions import RunChange
 
 logger = logging.getLogger(__name__)
@@ -195,6 +195,12 @@ def _signal_raced_in(run: WorkflowRun, outcome: Outcome) -> bool:
 def _context(run: WorkflowRun, step_run: StepRun, step: dict) -> StepContext:
     kind = type_of(step)
     signal_type = kind.awaited_signal(step)
+    if signal_type is not None:
+        signal = pending_signal(run.id, signal_type, step_run.id)
+    elif kind.takes_any_signal(step):
+        signal = signal_kept_for(run.id, step_run.id)
+    else:
+        signal = None
     return StepContext(
         run_id=run.id,
         workspace_id=run.workspace_id,
@@ -205,6 +211,6 @@ def _context(run: WorkflowRun, step_run: StepRun, step: dict) -> StepContext:
         state=copy.deepcopy(run.state),
         started_at=step_run.started_at,
         now=utcnow(),
-        signal=pending_signal(run.id, signal_type, step_run.id) if signal_type else None,
+        signal=signal,
         approval=request_for(step_run) if kind.decided_by_approval else None,
     )

@@ -58,11 +58,12 @@ def resume_run(
     run: WorkflowRun,
     signal_type: str,
     payload: dict[str, Any],
-    awaited_signal: Callable[[dict], str | None],
+    refusal: Callable[[dict, str], str | None],
 ) -> StepRun:
     """Deliver a REST signal to a run WAITING for that signal type: the run is RUNNING again.
 
-    `awaited_signal` tells the signal type a step waits for (its step type knows).
+    `refusal` says why the run's current step does not take this signal, or None when it
+    does (its step type knows).
 
     Two resumes at once: one commits, the other raises `RunConflict`, and its signal is not
     kept. The step consumes the signal when a worker runs it (`execute_step`).
@@ -70,10 +71,9 @@ def resume_run(
     if run.status != statuses.WAITING:
         raise NotAllowed(f"the run is {run.status}, not WAITING")
     step = definition_steps(run.definition_id)[run.current_step_index]
-    awaited = awaited_signal(step)
-    if awaited != signal_type:
-        expected = f"signal {awaited!r}" if awaited else "a timer, not a signal"
-        raise NotAllowed(f"the run is waiting for {expected}, not {signal_type!r}")
+    refused = refusal(step, signal_type)
+    if refused is not None:
+        raise NotAllowed(refused)
     step_run = step_run_by_id(run.current_step_run_id)
     signal = Signal(
         id=new_id("sig"),

@@ -47,6 +47,18 @@ def pending_signal(run_id: str, signal_type: str, step_run_id: str | None = None
     return query.order_by(kept_for_this_step.desc(), Signal.id).first()
 
 
+def signal_kept_for(run_id: str, step_run_id: str) -> Signal | None:
+    """The unconsumed signal a REST resume kept for this step run, whatever its type."""
+    return (
+        Signal.select()
+        .where(
+            (Signal.run == run_id) & (Signal.step_run == step_run_id) & Signal.consumed_at.is_null()
+        )
+        .order_by(Signal.id)
+        .first()
+    )
+
+
 def consume_signal(signal_id: str, step_run_id: str) -> None:
     """Mark a signal used up by the step run that took it.
 

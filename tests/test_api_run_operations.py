@@ -157,13 +157,15 @@ def test_a_wait_with_a_signal_type_is_resumed_early(client, auth, workspace, bro
     assert Signal.select().count() == 1 and _queued_steps(broker) == 1
 
 
-def test_a_timer_only_wait_cannot_be_resumed(client, auth, workspace, broker):
-    run, _ = run_states.waiting(workspace[0], {"type": "wait", "name": "nap", "durationMs": 1000})
+def test_a_wait_that_names_no_signal_takes_a_resume_of_any_type(client, auth, workspace, broker):
+    run, step_run = run_states.waiting(
+        workspace[0], {"type": "wait", "name": "nap", "durationMs": 1000}
+    )
     result = _post(client, auth, run.id, "resume", json={"signalType": "skip"})
-    error = assert_error(result, 409, "CONFLICT")
-    assert "timer" in error["message"]
-    _unchanged(run)
-    assert Signal.select().count() == 0 and _queued_steps(broker) == 0
+    assert result.status_code == 200, result.json
+    (signal,) = Signal.select()
+    assert (signal.signal_type, signal.step_run_id) == ("skip", step_run.id)
+    assert _queued_steps(broker) == 1
 
 
 def test_resume_with_another_signal_type_is_409(client, auth, workspace, broker):

@@ -37,6 +37,16 @@ def awaited_signal(step: dict) -> str | None:
     return type_of(step).awaited_signal(step)
 
 
+def signal_refusal(step: dict, signal_type: str) -> str | None:
+    """Why a stored step does not take a resume with `signal_type`; None when it does."""
+    kind = type_of(step)
+    if kind.accepts_signal(step, signal_type):
+        return None
+    awaited = kind.awaited_signal(step)
+    expected = f"signal {awaited!r}" if awaited else "a timer, not a signal"
+    return f"the run is waiting for {expected}, not {signal_type!r}"
+
+
 def run_step(step: dict, ctx: StepContext) -> Outcome:
     """Run one step of a definition in the given context."""
     return type_of(step).run(step, ctx)
@@ -62,6 +72,7 @@ __all__ = [
     "awaited_signal",
     "register",
     "run_step",
+    "signal_refusal",
     "step_type",
     "step_types",
     "type_of",

@@ -8,6 +8,9 @@
     operand    := number | string | true | false | null | list | path | "(" expr ")"
 
 A path that names nothing is null; a bare path is judged by truthiness (`{}` and `[]` are false).
+
+As in Stevora, an expression with none of these operators is a dot path split on `.` whose
+segments may hold any other character (`review-result.approved`, `my key.ok`).
 """
 
 from __future__ import annotations
@@ -35,6 +38,10 @@ _TOKEN = re.compile(
 )
 
 _KEYWORDS = {"and", "or", "not", "in", "true", "false", "null"}
+#: A Stevora dot path: segments of letters, digits, `_`, `-`, `$` and spaces, split on `.`.
+_STEVORA_PATH = re.compile(r"[\w$\- ]+(?:\.[\w$\- ]+)*")
+#: A keyword standing alone makes an expression ours, not a path.
+_KEYWORD_WORD = re.compile(r"(?:^|\s)(?:and|or|not|in)(?:\s|$)")
 _COMPARE = {
     "==": operator.eq,
     "!=": operator.ne,
@@ -190,7 +197,13 @@ def parse(source: str) -> tuple:
         raise ExpressionError("the expression is empty")
     if len(source) > MAX_LENGTH:
         raise ExpressionError(f"the expression is longer than {MAX_LENGTH} characters")
-    return _Parser(_tokenize(source)).parse()
+    try:
+        return _Parser(_tokenize(source)).parse()
+    except ExpressionError:
+        path = source.strip()
+        if not _STEVORA_PATH.fullmatch(path) or _KEYWORD_WORD.search(path):
+            raise
+        return ("path", path)
 
 
 def evaluate(source: str, input: dict, state: dict) -> bool:

@@ -7,6 +7,7 @@ cannot disagree. A check notes its problems in `Fields` and returns the value wh
 from __future__ import annotations
 
 import datetime
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,7 @@ from models.validation import Fields
 #: Longest `timeoutMs`, `durationMs` or `retry.backoffMs`: 100 years. A worker adds it to the
 #: current time, which must stay a datetime (before year 10000).
 MAX_DURATION_MS = 100 * 365 * 24 * 60 * 60 * 1000
+EXAMPLE_MOMENT = "2026-11-28T21:40:32Z"
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,32 @@ class Integer(Field):
 
     def schema(self) -> dict[str, Any]:
         return bounded({"type": "integer"}, self.minimum, self.maximum, self.default)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WholeNumber(Field):
+    """A number stored rounded down: Stevora documents these as numbers (`1500.5`)."""
+
+    minimum: int | None = None
+    maximum: int | None = None
+    default: int | None = None
+
+    def check(self, step: Fields, name: str, definition: Definition) -> int | None:
+        value = step.number(name, required=self.required)
+        if value is None:
+            return None
+        whole = math.floor(value)
+        if self.minimum is not None and whole < self.minimum:
+            step.add(name, f"must be at least {self.minimum}")
+            return None
+        if self.maximum is not None and whole > self.maximum:
+            step.add(name, f"must be at most {self.maximum}")
+            return None
+        step.obj[name] = whole  # the definition is stored with it rounded down
+        return whole
+
+    def schema(self) -> dict[str, Any]:
+        return bounded({"type": "number"}, self.minimum, self.maximum, self.default)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -145,7 +173,7 @@ class Names(Field):
 
 @dataclass(frozen=True, kw_only=True)
 class Timestamp(Field):
-    """An ISO-8601 moment with a timezone, in years 1-9999 once in UTC."""
+    """An ISO-8601 moment: with a zone, or without one (UTC), or a date (midnight UTC)."""
 
     def check(self, step: Fields, name: str, definition: Definition) -> str | None:
         if name not in step.obj:
@@ -153,15 +181,13 @@ class Timestamp(Field):
                 step.add(name, "is required")
             return None
         value = step.obj[name]
-        if not _is_timestamp(value):
-            step.add(
-                name, "must be an ISO-8601 timestamp with a timezone, e.g. 2026-11-28T21:40:32Z"
-            )
+        if not isinstance(value, str) or moment_of(value) is None:
+            step.add(name, f"must be an ISO-8601 timestamp or date, e.g. {EXAMPLE_MOMENT}")
             return None
         return value
 
     def schema(self) -> dict[str, Any]:
-        return {"type": "string", "format": "date-time"}
+        return {"type": "string", "minLength": 10}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -194,15 +220,13 @@ class Record(Field):
         return {self.component: own, **{k: v for c in nested for k, v in c.items()}}
 
 
-def _is_timestamp(value: Any) -> bool:
-    if not isinstance(value, str):
-        return False
+def moment_of(value: str) -> datetime.datetime | None:
+    """The naive UTC moment an ISO-8601 timestamp or date names, or None when it names none
+    (years 1-9999 once in UTC)."""
     try:
         parsed = datetime.datetime.fromisoformat(value)
         if parsed.tzinfo is None:
-            return False
-        # A step compares it in UTC, and 0001-01-01T00:00+01:00 has no UTC datetime.
-        parsed.astimezone(datetime.UTC)
+            return parsed
+        return parsed.astimezone(datetime.UTC).replace(tzinfo=None)
     except (ValueError, OverflowError):
-        return False
-    return True
+        return None

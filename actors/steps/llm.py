@@ -26,7 +26,7 @@ from actors.llm.providers import provider_for
 from actors.llm.tools import ToolAborted, call_tool, offered_tools
 from actors.registry import LlmTool, UnknownTool
 from actors.steps.context import StepContext
-from actors.steps.fields import Choice, Integer, Names, Number, Text
+from actors.steps.fields import Choice, Integer, Names, Number, Text, WholeNumber
 from actors.steps.outcomes import Completed, Failed, Outcome
 from actors.steps.step_type import MAX_STEP_NAME
 from actors.steps.templates import Budget, TemplateError, render
@@ -304,7 +304,7 @@ LLM = register(
             "systemPrompt": Text(required=False, min_length=0),
             "messages": Messages(),
             "temperature": Number(required=False, minimum=0, maximum=2),
-            "maxTokens": Integer(required=False, minimum=1),
+            "maxTokens": WholeNumber(required=False, minimum=1),
             "responseFormat": Choice(required=False, choices=("text", "json"), default="text"),
             "outputSchema": JsonSchema(required=False, description="A JSON Schema for the answer."),
             "tools": Tools(

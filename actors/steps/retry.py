@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from actors.steps.fields import MAX_DURATION_MS, Integer, Number, Record
+from actors.steps.fields import MAX_DURATION_MS, Integer, Number, Record, WholeNumber
 
 #: No backoff is longer than five minutes, whatever the multiplier.
 MAX_BACKOFF_MS = 300_000
@@ -25,7 +25,7 @@ RETRY_POLICY = Record(
             maximum=20,
             description=f"Default {DEFAULT_ATTEMPTS}, unless the step type says otherwise.",
         ),
-        "backoffMs": Integer(
+        "backoffMs": WholeNumber(
             required=False, minimum=100, maximum=MAX_DURATION_MS, default=DEFAULT_BACKOFF_MS
         ),
         "backoffMultiplier": Number(

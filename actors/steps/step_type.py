@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from actors.steps.context import StepContext
-from actors.steps.fields import MAX_DURATION_MS, Definition, Field, Integer, Text
+from actors.steps.fields import MAX_DURATION_MS, Definition, Field, Text, WholeNumber
 from actors.steps.outcomes import Outcome
 from actors.steps.retry import DEFAULT_ATTEMPTS, RETRY_POLICY, RetryPolicy, policy_of
 from models.json_schema import record
@@ -24,7 +24,7 @@ MAX_STEP_NAME = 100
 COMMON_FIELDS: Mapping[str, Field] = {
     "name": Text(max_length=MAX_STEP_NAME, description="Unique within the definition."),
     "retry": RETRY_POLICY,
-    "timeoutMs": Integer(required=False, minimum=1, maximum=MAX_DURATION_MS),
+    "timeoutMs": WholeNumber(required=False, minimum=1, maximum=MAX_DURATION_MS),
 }
 
 Runner = Callable[[dict, StepContext], Outcome]
@@ -32,6 +32,10 @@ Runner = Callable[[dict, StepContext], Outcome]
 
 def _nothing(step: dict) -> None:
     return None
+
+
+def _never(step: dict) -> bool:
+    return False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,6 +54,8 @@ class StepType:
     default_attempts: int = DEFAULT_ATTEMPTS
     #: The signal type a step of this type can be resumed with, if any.
     awaited_signal: Callable[[dict], str | None] = _nothing
+    #: True when a step that awaits no type takes a REST resume of any type.
+    takes_any_signal: Callable[[dict], bool] = _never
     #: How long one attempt's own code may run (ms), if the step bounds it; the worker's lease
     #: is renewed that long (plus a grace) before another worker may take the attempt.
     attempt_bound: Callable[[dict], int | None] = _nothing
@@ -60,6 +66,11 @@ class StepType:
     def schema_name(self) -> str:
         """Its component name in the OpenAPI document: `external_event` is ExternalEventStep."""
         return "".join(part.title() for part in self.name.split("_")) + "Step"
+
+    def accepts_signal(self, step: dict, signal_type: str) -> bool:
+        """True when a resume with `signal_type` wakes a step of this type."""
+        awaited = self.awaited_signal(step)
+        return signal_type == awaited if awaited is not None else self.takes_any_signal(step)
 
     def retry_policy(self, step: dict) -> RetryPolicy:
         return policy_of(step, self.default_attempts)

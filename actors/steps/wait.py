@@ -1,7 +1,8 @@
 """The wait step: WAITING until a duration has passed or a moment has come.
 
 No worker is held: the run's timer (`next_run_at`) wakes it. A resume with the step's
-`signalType` ends the wait early, its payload merged into state like an external event's.
+`signalType` (with any type when it names none) ends the wait early, its payload merged into
+state like an external event's.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import datetime
 
 from actors.steps.context import StepContext
-from actors.steps.fields import MAX_DURATION_MS, Definition, Integer, Text, Timestamp
+from actors.steps.fields import MAX_DURATION_MS, Definition, Text, Timestamp, WholeNumber, moment_of
 from actors.steps.outcomes import Completed, Outcome, Waiting, signal_taken
 from actors.steps.types import StepType, register
 from models.base import iso_utc
@@ -27,18 +28,14 @@ def run_wait(step: dict, ctx: StepContext) -> Outcome:
 
 
 def _until(step: dict, ctx: StepContext) -> datetime.datetime:
-    if "durationMs" in step:
-        return ctx.elapsed(step["durationMs"])
-    moment = datetime.datetime.fromisoformat(step["untilTimestamp"])
-    return moment.astimezone(datetime.UTC).replace(tzinfo=None)
+    if "untilTimestamp" in step:  # it wins over durationMs, as in Stevora
+        return moment_of(step["untilTimestamp"])
+    return ctx.elapsed(step["durationMs"])
 
 
 def _one_moment(step: Fields, definition: Definition) -> None:
-    has_duration, has_until = "durationMs" in step.obj, "untilTimestamp" in step.obj
-    if not has_duration and not has_until:
+    if "durationMs" not in step.obj and "untilTimestamp" not in step.obj:
         step.add("durationMs", "durationMs or untilTimestamp is required")
-    elif has_duration and has_until:
-        step.add("untilTimestamp", "give durationMs or untilTimestamp, not both")
 
 
 WAIT = register(
@@ -46,9 +43,11 @@ WAIT = register(
         name="wait",
         description="WAITING until `durationMs` has passed or `untilTimestamp` has come.",
         fields={
-            "durationMs": Integer(required=False, minimum=0, maximum=MAX_DURATION_MS),
+            "durationMs": WholeNumber(required=False, minimum=0, maximum=MAX_DURATION_MS),
             "untilTimestamp": Timestamp(
-                required=False, description="With a timezone, and in years 1-9999 once in UTC."
+                required=False,
+                description="ISO-8601; without a zone it is UTC, a date alone is midnight UTC. "
+                "Given with durationMs, it wins.",
             ),
             "signalType": Text(
                 required=False,
@@ -58,12 +57,9 @@ WAIT = register(
         },
         run=run_wait,
         check=_one_moment,
-        schema_rules={
-            "oneOf": [
-                {"required": ["durationMs"], "not": {"required": ["untilTimestamp"]}},
-                {"required": ["untilTimestamp"], "not": {"required": ["durationMs"]}},
-            ]
-        },
+        schema_rules={"anyOf": [{"required": ["durationMs"]}, {"required": ["untilTimestamp"]}]},
         awaited_signal=lambda step: step.get("signalType"),
+        # Stevora's resume ends a wait that names no signal type with any signal.
+        takes_any_signal=lambda step: "signalType" not in step,
     )
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dramatiq
 import falcon
 
-from actors.steps import awaited_signal
+from actors.steps import signal_refusal
 from app import serializers
 from app.commands import publish_step
 from app.errors import PayloadTooLarge
@@ -50,7 +50,7 @@ class RunOperations:
         if serialized_size(payload) > MAX_DOCUMENT_BYTES:
             raise PayloadTooLarge(f"payload must be at most {MAX_DOCUMENT_BYTES} bytes as JSON")
         run = find_run(req.context.workspace, run_id)
-        step_run = resume_run(run, signal_type, payload, awaited_signal)
+        step_run = resume_run(run, signal_type, payload, signal_refusal)
         publish_step(self.broker, step_run)
         resp.media = {"success": True, "data": serializers.run(run)}
 
