@@ -41,3 +41,16 @@ def make_database(url: str) -> PooledPostgresqlDatabase:
 
 
 db = make_database(settings.database_url)
+
+
+def ping() -> None:
+    """Ask the database for `SELECT 1`, on this thread's connection or one opened for it.
+
+    Raises what the pool or the driver raises when the database cannot answer.
+    """
+    opened = db.connect(reuse_if_open=True)
+    try:
+        db.execute_sql("SELECT 1")
+    finally:
+        if opened:
+            db.close()
