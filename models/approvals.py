@@ -43,3 +43,12 @@ def request_for(step_run: StepRun) -> ApprovalRequest | None:
         )
         .first()
     )
+
+
+def approval_request_in_workspace(workspace_id: str, request_id: str) -> ApprovalRequest | None:
+    """The approval request with this id in the workspace; None when it has none."""
+    return (
+        ApprovalRequest.select()
+        .where((ApprovalRequest.id == request_id) & (ApprovalRequest.workspace == workspace_id))
+        .first()
+    )

@@ -61,3 +61,15 @@ def definition_by_id(definition_id: str) -> Definition:
 def definition_steps(definition_id: str) -> tuple[dict, ...]:
     """The steps of a definition, from this process's cache."""
     return definition_by_id(definition_id).steps
+
+
+def definition_in_workspace(workspace_id: str, definition_id: str) -> WorkflowDefinition | None:
+    """The definition with this id in the workspace; None when it has none."""
+    return (
+        WorkflowDefinition.select()
+        .where(
+            (WorkflowDefinition.id == definition_id)
+            & (WorkflowDefinition.workspace == workspace_id)
+        )
+        .first()
+    )

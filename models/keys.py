@@ -92,3 +92,8 @@ def create_workspace(name: str, slug: str) -> tuple[Workspace, ApiKey, str]:
     except peewee.IntegrityError:
         raise SlugTaken(f"a workspace with slug {slug!r} already exists") from None
     return workspace, key, raw_key
+
+
+def key_in_workspace(workspace_id: str, key_id: str) -> ApiKey | None:
+    """The API key with this id in the workspace; None when it has none."""
+    return ApiKey.select().where((ApiKey.id == key_id) & (ApiKey.workspace == workspace_id)).first()

@@ -98,6 +98,16 @@ def select_runs() -> peewee.ModelSelect:
     ).join(WorkflowDefinition)
 
 
+def run_in_workspace(workspace_id: str, run_id: str) -> WorkflowRun | None:
+    """The run with this id in the workspace, with `select_runs`' columns; None when it has
+    none."""
+    return (
+        select_runs()
+        .where((WorkflowRun.id == run_id) & (WorkflowRun.workspace == workspace_id))
+        .first()
+    )
+
+
 #: The insert every new run makes: plain SQL on this hot path, like `run_by_id`.
 _INSERT_RUN = (
     "INSERT INTO workflow_run (id, workspace_id, definition_id, status, input, state,"

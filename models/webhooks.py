@@ -132,6 +132,16 @@ def create_webhook(workspace_id: str, url: str, events: list[str]) -> Webhook:
         )
 
 
+def webhook_in_workspace(workspace_id: str, webhook_id: str) -> Webhook | None:
+    """The webhook with this id in the workspace, unless deleted; None when it has none."""
+    return (
+        Webhook.select()
+        .where(Webhook.deleted_at.is_null())
+        .where((Webhook.id == webhook_id) & (Webhook.workspace == workspace_id))
+        .first()
+    )
+
+
 def delete_webhook(webhook: Webhook) -> Webhook:
     """Mark the webhook deleted and cancel its pending deliveries, in one transaction."""
     now = utcnow()

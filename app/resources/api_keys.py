@@ -9,7 +9,7 @@ from app.lookup import find_in_workspace
 from app.media import read_object
 from app.pagination import Page, paginate
 from models.base import utcnow
-from models.keys import issue_key
+from models.keys import issue_key, key_in_workspace
 from models.validation import Fields, Problems
 from models.workspaces import ApiKey
 
@@ -40,7 +40,7 @@ class ApiKeys:
     def on_delete_item(self, req: falcon.Request, resp: falcon.Response, key_id: str) -> None:
         """Revoke a key. Idempotent: revoking a revoked key answers 200 with the record as it
         is, its first `revokedAt` kept. A key may revoke itself; it is 401 from then on."""
-        key = find_in_workspace(ApiKey, "key", key_id, req.context.workspace, "API key")
+        key = find_in_workspace(key_in_workspace, "key", key_id, req.context.workspace, "API key")
         if key.revoked_at is None:
             ApiKey.update(revoked_at=utcnow()).where(
                 (ApiKey.id == key.id) & ApiKey.revoked_at.is_null()

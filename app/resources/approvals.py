@@ -14,7 +14,7 @@ from app.lookup import find_in_workspace
 from app.media import read_object
 from app.pagination import Page, paginate
 from models import statuses
-from models.approvals import DECISIONS, EDITED, ApprovalRequest
+from models.approvals import DECISIONS, EDITED, ApprovalRequest, approval_request_in_workspace
 from models.documents import MAX_DOCUMENT_BYTES, serialized_size
 from models.operations import decide_approval
 from models.runs import StepRun, WorkflowRun
@@ -96,5 +96,5 @@ def _still_awaited(query: Any) -> Any:
 
 def _find(req: falcon.Request, request_id: str) -> ApprovalRequest:
     return find_in_workspace(
-        ApprovalRequest, "apr", request_id, req.context.workspace, "approval request"
+        approval_request_in_workspace, "apr", request_id, req.context.workspace, "approval request"
     )

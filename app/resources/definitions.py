@@ -12,7 +12,7 @@ from app.lookup import find_in_workspace
 from app.media import read_object
 from app.pagination import Page, paginate
 from models.db import db
-from models.definitions import WorkflowDefinition
+from models.definitions import WorkflowDefinition, definition_in_workspace
 from models.ids import new_id
 from models.validation import Problems
 
@@ -61,7 +61,7 @@ class Definitions:
 
     def on_get_item(self, req: falcon.Request, resp: falcon.Response, definition_id: str) -> None:
         definition = find_in_workspace(
-            WorkflowDefinition,
+            definition_in_workspace,
             "wfdef",
             definition_id,
             req.context.workspace,

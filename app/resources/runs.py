@@ -13,11 +13,11 @@ from app.commands import publish_start
 from app.errors import PayloadTooLarge
 from app.media import read_object
 from app.pagination import Page, paginate
-from app.run_creation import create_run, find_definition, find_run, select_runs
+from app.run_creation import create_run, find_definition, find_run
 from models import statuses
 from models.documents import MAX_DOCUMENT_BYTES, serialized_size
 from models.ids import is_id
-from models.runs import RunEvent, StepRun, WorkflowRun
+from models.runs import RunEvent, StepRun, WorkflowRun, select_runs
 from models.validation import Fields, Problems
 
 CREATE_FIELDS = ("definitionId", "input", "idempotencyKey")

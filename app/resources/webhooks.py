@@ -25,6 +25,7 @@ from models.webhooks import (
     WebhookDelivery,
     create_webhook,
     delete_webhook,
+    webhook_in_workspace,
 )
 
 CREATE_FIELDS = ("url", "events")
@@ -113,8 +114,9 @@ def _read_events(fields: Fields) -> list[str] | None:
 
 
 def _find(req: falcon.Request, webhook_id: str) -> Webhook:
-    query = Webhook.select().where(Webhook.deleted_at.is_null())
-    return find_in_workspace(Webhook, "wh", webhook_id, req.context.workspace, "webhook", query)
+    return find_in_workspace(
+        webhook_in_workspace, "wh", webhook_id, req.context.workspace, "webhook"
+    )
 
 
 def _attempts_of(delivery_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
