@@ -22,38 +22,19 @@ import peewee
 
 from models import config
 from models.db import db
+from models.leases import claim_lease, renew_leases
 from models.runs import WorkflowRun
 
 logger = logging.getLogger(__name__)
-
-_CLAIM = """
-UPDATE workflow_run
-SET leased_until = now() AT TIME ZONE 'UTC' + %s * interval '1 millisecond',
-    next_run_at = now() AT TIME ZONE 'UTC' + %s * interval '1 millisecond'
-WHERE id = %s AND version = %s
-  AND (leased_until IS NULL OR leased_until <= now() AT TIME ZONE 'UTC')
-RETURNING leased_until
-"""
-
-#: Renews the leases this process holds, each fenced on the version and lease it was given.
-_RENEW = """
-UPDATE workflow_run AS run
-SET leased_until = now() AT TIME ZONE 'UTC' + %s * interval '1 millisecond',
-    next_run_at = now() AT TIME ZONE 'UTC' + %s * interval '1 millisecond'
-FROM unnest(%s::text[], %s::integer[], %s::timestamp[]) AS held(id, version, leased_until)
-WHERE run.id = held.id AND run.version = held.version AND run.leased_until = held.leased_until
-RETURNING run.id, run.leased_until
-"""
 
 
 def claim(run: WorkflowRun) -> bool:
     """Take the run's lease for its current attempt; False when another worker holds it or
     the run moved meanwhile."""
-    lease = config.current().lease_ms
-    row = db.execute_sql(_CLAIM, (lease, lease, run.id, run.version)).fetchone()
-    if row is None:
+    leased_until = claim_lease(run.id, run.version, config.current().lease_ms)
+    if leased_until is None:
         return False
-    run.leased_until = run.next_run_at = row[0]
+    run.leased_until = run.next_run_at = leased_until
     return True
 
 
@@ -107,16 +88,8 @@ class _Heartbeat:
             ]
         if not runs:
             return 0
-        lease = config.current().lease_ms
-        params = (
-            lease,
-            lease,
-            [run.id for run in runs],
-            [run.version for run in runs],
-            [run.leased_until for run in runs],
-        )
         with db.connection_context():
-            renewed = dict(db.execute_sql(_RENEW, params).fetchall())
+            renewed = renew_leases(runs, config.current().lease_ms)
         with self._lock:
             for run in runs:
                 if run.id in renewed and self._held.get(run.id, (None,))[0] is run:

@@ -13,6 +13,7 @@ import falcon
 import peewee
 from playhouse.pool import MaxConnectionsExceeded
 
+from models.definitions import DefinitionExists
 from models.errors import IllegalTransition, InvalidFields, RunConflict
 from models.keys import SlugTaken
 from models.operations import NotAllowed
@@ -147,7 +148,8 @@ def register_error_handlers(app: falcon.App) -> None:
         _database_unavailable,
     )
     app.add_error_handler(
-        (RunConflict, IllegalTransition, NotAllowed, SlugTaken, TooManyWebhooks), _conflict
+        (RunConflict, IllegalTransition, NotAllowed, SlugTaken, TooManyWebhooks, DefinitionExists),
+        _conflict,
     )
     app.add_error_handler(InvalidFields, _invalid_fields)
     app.set_error_serializer(serialize_error)

@@ -6,32 +6,29 @@ never tells a caller that something exists outside its workspace.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TypeVar
-
-import peewee
 
 from app.errors import NotFound
 from models.ids import is_id
 from models.workspaces import Workspace
 
-M = TypeVar("M", bound=peewee.Model)
+T = TypeVar("T")
 
 
 def find_in_workspace(
-    model: type[M],
+    row_in_workspace: Callable[[str, str], T | None],
     prefix: str,
     public_id: str,
     workspace: Workspace,
     noun: str,
-    query: peewee.ModelSelect | None = None,
-) -> M:
-    """The row of `model` with `public_id` in `workspace`, or `NotFound`.
+) -> T:
+    """What `row_in_workspace(workspace.id, public_id)` finds, or `NotFound`.
 
-    `query` may select more (a join); it must select from `model`.
+    An id that is not one of `prefix` is not looked up.
     """
     if is_id(public_id, prefix):
-        base = query if query is not None else model.select()
-        row = base.where((model.id == public_id) & (model.workspace == workspace.id)).first()
+        row = row_in_workspace(workspace.id, public_id)
         if row is not None:
             return row
     raise NotFound(f"no {noun} with id {public_id!r} in this workspace")

@@ -11,7 +11,7 @@ from app.lookup import find_in_workspace
 from models.definitions import Definition, WorkflowDefinition, definition_by_id
 from models.ids import is_id
 from models.operations import redrive_at
-from models.runs import WorkflowRun, insert_run, run_by_idempotency_key, select_runs
+from models.runs import WorkflowRun, insert_run, run_by_idempotency_key, run_in_workspace
 from models.workspaces import Workspace
 
 
@@ -55,4 +55,4 @@ def find_definition(workspace: Workspace, definition_id: str) -> Definition:
 
 def find_run(workspace: Workspace, run_id: str) -> WorkflowRun:
     """A run of `workspace` with its definition's name and version, or `NotFound`."""
-    return find_in_workspace(WorkflowRun, "wfrun", run_id, workspace, "workflow run", select_runs())
+    return find_in_workspace(run_in_workspace, "wfrun", run_id, workspace, "workflow run")

@@ -61,3 +61,16 @@ def database_options(settings: Settings) -> dict:
         "options": f"-c statement_timeout={settings.statement_timeout_ms} -c timezone=UTC",
         **connect_params(settings.database_url),
     }
+
+
+def ping() -> None:
+    """Ask the database for `SELECT 1`, on this thread's connection or one opened for it.
+
+    Raises what the pool or the driver raises when the database cannot answer.
+    """
+    opened = db.connect(reuse_if_open=True)
+    try:
+        db.execute_sql("SELECT 1")
+    finally:
+        if opened:
+            db.close()

@@ -1,4 +1,4 @@
-"""Workflow definitions: immutable, versioned lists of steps."""
+"""Workflow definitions: immutable, versioned lists of steps; creating, finding and listing them."""
 
 from __future__ import annotations
 
@@ -8,7 +8,14 @@ from dataclasses import dataclass
 import peewee
 
 from models.base import BaseModel, utcnow
+from models.db import db
+from models.errors import StevoraError
+from models.ids import new_id
 from models.workspaces import Workspace
+
+
+class DefinitionExists(StevoraError):
+    """The workspace has a definition of this name and version already: a conflict (409)."""
 
 
 class WorkflowDefinition(BaseModel):
@@ -61,3 +68,45 @@ def definition_by_id(definition_id: str) -> Definition:
 def definition_steps(definition_id: str) -> tuple[dict, ...]:
     """The steps of a definition, from this process's cache."""
     return definition_by_id(definition_id).steps
+
+
+def definition_in_workspace(workspace_id: str, definition_id: str) -> WorkflowDefinition | None:
+    """The definition with this id in the workspace; None when it has none."""
+    return (
+        WorkflowDefinition.select()
+        .where(
+            (WorkflowDefinition.id == definition_id)
+            & (WorkflowDefinition.workspace == workspace_id)
+        )
+        .first()
+    )
+
+
+def create_definition(
+    workspace_id: str, name: str, version: str, description: str | None, steps: list[dict]
+) -> WorkflowDefinition:
+    """A new definition; raises `DefinitionExists` when the workspace has this name and
+    version already."""
+    try:
+        with db.atomic():
+            return WorkflowDefinition.create(
+                id=new_id("wfdef"),
+                workspace=workspace_id,
+                name=name,
+                version=version,
+                description=description,
+                steps=steps,
+            )
+    except peewee.IntegrityError:
+        raise DefinitionExists(
+            f"workflow definition {name!r} version {version!r} already exists"
+        ) from None
+
+
+def definitions_of_workspace(workspace_id: str, name: str | None = None) -> peewee.ModelSelect:
+    """The workspace's definitions, unexecuted, newest first: by `created_at`, then `id`;
+    only those called `name` when given."""
+    query = WorkflowDefinition.select().where(WorkflowDefinition.workspace == workspace_id)
+    if name is not None:
+        query = query.where(WorkflowDefinition.name == name)
+    return query.order_by(WorkflowDefinition.created_at.desc(), WorkflowDefinition.id.desc())

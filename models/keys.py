@@ -1,4 +1,5 @@
-"""Creating workspaces, issuing API keys and finding them; only a key's SHA-256 digest is stored."""
+"""Creating workspaces; issuing, finding, listing and revoking API keys, stored only as the
+SHA-256 digest of their text."""
 
 from __future__ import annotations
 
@@ -92,3 +93,27 @@ def create_workspace(name: str, slug: str) -> tuple[Workspace, ApiKey, str]:
     except peewee.IntegrityError:
         raise SlugTaken(f"a workspace with slug {slug!r} already exists") from None
     return workspace, key, raw_key
+
+
+def key_in_workspace(workspace_id: str, key_id: str) -> ApiKey | None:
+    """The API key with this id in the workspace; None when it has none."""
+    return ApiKey.select().where((ApiKey.id == key_id) & (ApiKey.workspace == workspace_id)).first()
+
+
+def keys_of_workspace(workspace_id: str) -> peewee.ModelSelect:
+    """The workspace's API keys, unexecuted, newest first: by `created_at`, then `id`."""
+    return (
+        ApiKey.select()
+        .where(ApiKey.workspace == workspace_id)
+        .order_by(ApiKey.created_at.desc(), ApiKey.id.desc())
+    )
+
+
+def revoke_key(key: ApiKey) -> ApiKey:
+    """Revoke a key; the key as stored. A revoked key keeps its first `revoked_at`."""
+    if key.revoked_at is not None:
+        return key
+    ApiKey.update(revoked_at=utcnow()).where(
+        (ApiKey.id == key.id) & ApiKey.revoked_at.is_null()
+    ).execute()
+    return ApiKey.get_by_id(key.id)

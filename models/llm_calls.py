@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, NamedTuple
+
 import peewee
+from peewee import fn
 
 from models.base import BaseModel, utcnow
 from models.runs import StepRun, WorkflowRun
@@ -26,6 +32,66 @@ class LlmCall(BaseModel):
     created_at = peewee.DateTimeField(default=utcnow)
 
 
+class Amounts(NamedTuple):
+    """What some calls cost: USD, tokens in and out, and how many calls they were."""
+
+    cost_usd: Decimal
+    input_tokens: int
+    output_tokens: int
+    calls: int
+
+
+@dataclass(frozen=True)
+class CostSummary:
+    """What a workspace's calls in a time window cost: in all, per model and per UTC day."""
+
+    total: Amounts
+    #: (model, amounts), the costliest model first, then by name.
+    by_model: list[tuple[str, Amounts]]
+    #: (day, amounts), in order of day.
+    by_day: list[tuple[datetime.date, Amounts]]
+
+
 def insert_calls(rows: list[dict]) -> None:
     """Store the provider calls of one step attempt (rows of this table's columns)."""
     LlmCall.insert_many(rows).execute()
+
+
+def calls_of_run(run_id: str) -> list[LlmCall]:
+    """Every call of a run, failed ones included, oldest first (by `id`)."""
+    return list(LlmCall.select().where(LlmCall.run == run_id).order_by(LlmCall.id))
+
+
+def cost_summary(
+    workspace_id: str, start: datetime.datetime, end: datetime.datetime
+) -> CostSummary:
+    """What the workspace's calls made in [start, end) cost, summed by the database."""
+    calls = LlmCall.select().where(
+        (LlmCall.workspace == workspace_id)
+        & (LlmCall.created_at >= start)
+        & (LlmCall.created_at < end)
+    )
+    total = Amounts(*_sums(calls).tuples().get())
+    by_model = (
+        _sums(calls, LlmCall.model)
+        .group_by(LlmCall.model)
+        .order_by(fn.SUM(LlmCall.cost_usd).desc(), LlmCall.model)
+    )
+    day = fn.date_trunc("day", LlmCall.created_at)
+    by_day = _sums(calls, day).group_by(day).order_by(day)
+    return CostSummary(
+        total,
+        [(model, Amounts(*sums)) for model, *sums in by_model.tuples()],
+        [(when.date(), Amounts(*sums)) for when, *sums in by_day.tuples()],
+    )
+
+
+def _sums(calls: peewee.ModelSelect, *group: Any) -> peewee.ModelSelect:
+    """`calls` reduced to (*group, cost, input tokens, output tokens, count)."""
+    return calls.select(
+        *group,
+        fn.COALESCE(fn.SUM(LlmCall.cost_usd), 0),
+        fn.COALESCE(fn.SUM(LlmCall.input_tokens), 0),
+        fn.COALESCE(fn.SUM(LlmCall.output_tokens), 0),
+        fn.COUNT(LlmCall.id),
+    )

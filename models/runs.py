@@ -98,6 +98,29 @@ def select_runs() -> peewee.ModelSelect:
     ).join(WorkflowDefinition)
 
 
+def runs_of_workspace(
+    workspace_id: str, status: str | None = None, definition_id: str | None = None
+) -> peewee.ModelSelect:
+    """The workspace's runs with `select_runs`' columns, unexecuted, newest first: by
+    `created_at`, then `id`; only those in `status`, or of `definition_id`, when given."""
+    query = select_runs().where(WorkflowRun.workspace == workspace_id)
+    if status is not None:
+        query = query.where(WorkflowRun.status == status)
+    if definition_id is not None:
+        query = query.where(WorkflowRun.definition == definition_id)
+    return query.order_by(WorkflowRun.created_at.desc(), WorkflowRun.id.desc())
+
+
+def run_in_workspace(workspace_id: str, run_id: str) -> WorkflowRun | None:
+    """The run with this id in the workspace, with `select_runs`' columns; None when it has
+    none."""
+    return (
+        select_runs()
+        .where((WorkflowRun.id == run_id) & (WorkflowRun.workspace == workspace_id))
+        .first()
+    )
+
+
 #: The insert every new run makes: plain SQL on this hot path, like `run_by_id`.
 _INSERT_RUN = (
     "INSERT INTO workflow_run (id, workspace_id, definition_id, status, input, state,"
@@ -147,6 +170,22 @@ def run_by_idempotency_key(workspace_id: str, idempotency_key: str) -> WorkflowR
     )
 
 
+def latest_step_runs(run_id: str, limit: int) -> list[StepRun]:
+    """A run's latest `limit` step runs, oldest first (by `id`, which is time-sortable)."""
+    latest = StepRun.select().where(StepRun.run == run_id).order_by(StepRun.id.desc()).limit(limit)
+    return list(latest)[::-1]
+
+
+def step_run_count(run_id: str) -> int:
+    """How many step runs a run has, loops included."""
+    return StepRun.select().where(StepRun.run == run_id).count()
+
+
+def select_events(run_id: str) -> peewee.ModelSelect:
+    """A run's events, unexecuted, in their one order: `sequence`."""
+    return RunEvent.select().where(RunEvent.run == run_id).order_by(RunEvent.sequence)
+
+
 def events_of(run_id: str) -> list[RunEvent]:
     """A run's events in their one order, `sequence`."""
-    return list(RunEvent.select().where(RunEvent.run == run_id).order_by(RunEvent.sequence))
+    return list(select_events(run_id))

@@ -132,6 +132,50 @@ def create_webhook(workspace_id: str, url: str, events: list[str]) -> Webhook:
         )
 
 
+def webhook_in_workspace(workspace_id: str, webhook_id: str) -> Webhook | None:
+    """The webhook with this id in the workspace, unless deleted; None when it has none."""
+    return (
+        Webhook.select()
+        .where(Webhook.deleted_at.is_null())
+        .where((Webhook.id == webhook_id) & (Webhook.workspace == workspace_id))
+        .first()
+    )
+
+
+def webhooks_of_workspace(workspace_id: str) -> peewee.ModelSelect:
+    """The workspace's webhooks but deleted ones, unexecuted, newest first (by `id`)."""
+    return (
+        Webhook.select()
+        .where((Webhook.workspace == workspace_id) & Webhook.deleted_at.is_null())
+        .order_by(Webhook.id.desc())
+    )
+
+
+def deliveries_of_webhook(webhook_id: str) -> peewee.ModelSelect:
+    """A webhook's deliveries, unexecuted, newest first (by `id`)."""
+    return (
+        WebhookDelivery.select()
+        .where(WebhookDelivery.webhook == webhook_id)
+        .order_by(WebhookDelivery.id.desc())
+    )
+
+
+def attempts_of_deliveries(delivery_ids: list[str]) -> dict[str, list[WebhookAttempt]]:
+    """Delivery id -> its attempts, oldest first (by `number`), in one query; deliveries
+    without attempts are left out."""
+    attempts: dict[str, list[WebhookAttempt]] = {}
+    if not delivery_ids:
+        return attempts
+    rows = (
+        WebhookAttempt.select()
+        .where(WebhookAttempt.delivery.in_(delivery_ids))
+        .order_by(WebhookAttempt.delivery, WebhookAttempt.number)
+    )
+    for row in rows:
+        attempts.setdefault(row.delivery_id, []).append(row)
+    return attempts
+
+
 def delete_webhook(webhook: Webhook) -> Webhook:
     """Mark the webhook deleted and cancel its pending deliveries, in one transaction."""
     now = utcnow()

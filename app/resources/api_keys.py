@@ -8,10 +8,8 @@ from app import serializers
 from app.lookup import find_in_workspace
 from app.media import read_object
 from app.pagination import Page, paginate
-from models.base import utcnow
-from models.keys import issue_key
+from models.keys import issue_key, key_in_workspace, keys_of_workspace, revoke_key
 from models.validation import Fields, Problems
-from models.workspaces import ApiKey
 
 
 class ApiKeys:
@@ -30,20 +28,11 @@ class ApiKeys:
         problems = Problems()
         page = Page.from_request(req, problems)
         problems.raise_if_any()
-        query = (
-            ApiKey.select()
-            .where(ApiKey.workspace == req.context.workspace.id)
-            .order_by(ApiKey.created_at.desc(), ApiKey.id.desc())
-        )
+        query = keys_of_workspace(req.context.workspace.id)
         resp.media = paginate(query, page, serializers.api_key)
 
     def on_delete_item(self, req: falcon.Request, resp: falcon.Response, key_id: str) -> None:
         """Revoke a key. Idempotent: revoking a revoked key answers 200 with the record as it
         is, its first `revokedAt` kept. A key may revoke itself; it is 401 from then on."""
-        key = find_in_workspace(ApiKey, "key", key_id, req.context.workspace, "API key")
-        if key.revoked_at is None:
-            ApiKey.update(revoked_at=utcnow()).where(
-                (ApiKey.id == key.id) & ApiKey.revoked_at.is_null()
-            ).execute()
-            key = ApiKey.get_by_id(key.id)
-        resp.media = {"success": True, "data": serializers.api_key(key)}
+        key = find_in_workspace(key_in_workspace, "key", key_id, req.context.workspace, "API key")
+        resp.media = {"success": True, "data": serializers.api_key(revoke_key(key))}

@@ -13,11 +13,15 @@ from app.errors import PayloadTooLarge
 from app.lookup import find_in_workspace
 from app.media import read_object
 from app.pagination import Page, paginate
-from models import statuses
-from models.approvals import DECISIONS, EDITED, ApprovalRequest
+from models.approvals import (
+    DECISIONS,
+    EDITED,
+    ApprovalRequest,
+    approval_request_in_workspace,
+    approval_requests_of_workspace,
+)
 from models.documents import MAX_DOCUMENT_BYTES, serialized_size
 from models.operations import decide_approval
-from models.runs import StepRun, WorkflowRun
 from models.validation import MISSING, Fields, Problems
 
 DECIDE_FIELDS = ("decision", "editedContent", "decidedBy")
@@ -34,15 +38,9 @@ class ApprovalRequests:
         page = Page.from_request(req, problems)
         pending = Fields(problems, req.params).choice("pending", ("true", "false"), required=False)
         problems.raise_if_any()
-        query = ApprovalRequest.select().where(
-            ApprovalRequest.workspace == req.context.workspace.id
+        query = approval_requests_of_workspace(
+            req.context.workspace.id, None if pending is None else pending == "true"
         )
-        if pending == "true":
-            query = _still_awaited(query)
-        elif pending == "false":
-            query = query.where(ApprovalRequest.decision.is_null(False))
-        # Ids are time-sortable, and (workspace_id, id) is indexed.
-        query = query.order_by(ApprovalRequest.id.desc())
         resp.media = paginate(query, page, serializers.approval_request)
 
     def on_get_item(self, req: falcon.Request, resp: falcon.Response, request_id: str) -> None:
@@ -79,22 +77,7 @@ def _read_decision(body: dict[str, Any]) -> tuple[str, str | None, Any]:
     return decision, decided_by, edited_content
 
 
-def _still_awaited(query: Any) -> Any:
-    """Requests nobody decided whose run is still PAUSED at that step run's attempt."""
-    return (
-        query.join(WorkflowRun, on=ApprovalRequest.run == WorkflowRun.id)
-        .switch(ApprovalRequest)
-        .join(StepRun, on=ApprovalRequest.step_run == StepRun.id)
-        .where(
-            ApprovalRequest.decision.is_null()
-            & (WorkflowRun.status == statuses.PAUSED)
-            & (WorkflowRun.current_step_run_id == ApprovalRequest.step_run)
-            & (StepRun.attempt == ApprovalRequest.attempt)
-        )
-    )
-
-
 def _find(req: falcon.Request, request_id: str) -> ApprovalRequest:
     return find_in_workspace(
-        ApprovalRequest, "apr", request_id, req.context.workspace, "approval request"
+        approval_request_in_workspace, "apr", request_id, req.context.workspace, "approval request"
     )

@@ -8,13 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 import falcon
-import peewee
-from peewee import fn
 
 from app import serializers
 from app.run_creation import find_run
 from models.base import utcnow
-from models.llm_calls import LlmCall
+from models.llm_calls import Amounts, calls_of_run, cost_summary
 from models.validation import Problems
 
 #: A summary without `from` covers this many days before `to`.
@@ -27,7 +25,7 @@ class Costs:
     def on_get_run(self, req: falcon.Request, resp: falcon.Response, run_id: str) -> None:
         """Every call of the run, oldest first, failed ones included, with the totals."""
         run = find_run(req.context.workspace, run_id)
-        calls = list(LlmCall.select().where(LlmCall.run == run.id).order_by(LlmCall.id))
+        calls = calls_of_run(run.id)
         resp.media = {
             "success": True,
             "data": {
@@ -48,59 +46,34 @@ class Costs:
         problems = Problems()
         start, end = _window(req, problems)
         problems.raise_if_any()
-        calls = LlmCall.select().where(
-            (LlmCall.workspace == req.context.workspace.id)
-            & (LlmCall.created_at >= start)
-            & (LlmCall.created_at < end)
-        )
-        cost, input_tokens, output_tokens, count = _sums(calls).tuples().get()
-        by_model = (
-            _sums(calls, LlmCall.model)
-            .group_by(LlmCall.model)
-            .order_by(fn.SUM(LlmCall.cost_usd).desc(), LlmCall.model)
-        )
-        day = fn.date_trunc("day", LlmCall.created_at)
-        by_day = _sums(calls, day).group_by(day).order_by(day)
+        summary = cost_summary(req.context.workspace.id, start, end)
+        total = summary.total
         resp.media = {
             "success": True,
             "data": {
                 "from": serializers.timestamp(start),
                 "to": serializers.timestamp(end),
-                "totalCostUsd": serializers.usd(cost),
-                "totalInputTokens": int(input_tokens),
-                "totalOutputTokens": int(output_tokens),
-                "calls": count,
+                "totalCostUsd": serializers.usd(total.cost_usd),
+                "totalInputTokens": int(total.input_tokens),
+                "totalOutputTokens": int(total.output_tokens),
+                "calls": total.calls,
                 "byModel": [
-                    _amounts({"model": model}, *sums) for model, *sums in by_model.tuples()
+                    _amounts({"model": model}, amounts) for model, amounts in summary.by_model
                 ],
                 "byDay": [
-                    _amounts({"day": when.date().isoformat()}, *sums)
-                    for when, *sums in by_day.tuples()
+                    _amounts({"day": day.isoformat()}, amounts) for day, amounts in summary.by_day
                 ],
             },
         }
 
 
-def _sums(calls: peewee.ModelSelect, *group: Any) -> peewee.ModelSelect:
-    """`calls` reduced to (*group, cost, input tokens, output tokens, count)."""
-    return calls.select(
-        *group,
-        fn.COALESCE(fn.SUM(LlmCall.cost_usd), 0),
-        fn.COALESCE(fn.SUM(LlmCall.input_tokens), 0),
-        fn.COALESCE(fn.SUM(LlmCall.output_tokens), 0),
-        fn.COUNT(LlmCall.id),
-    )
-
-
-def _amounts(
-    key: dict[str, str], cost: Decimal, input_tokens: int, output_tokens: int, count: int
-) -> dict[str, Any]:
+def _amounts(key: dict[str, str], amounts: Amounts) -> dict[str, Any]:
     return {
         **key,
-        "costUsd": serializers.usd(cost),
-        "inputTokens": int(input_tokens),
-        "outputTokens": int(output_tokens),
-        "calls": count,
+        "costUsd": serializers.usd(amounts.cost_usd),
+        "inputTokens": int(amounts.input_tokens),
+        "outputTokens": int(amounts.output_tokens),
+        "calls": amounts.calls,
     }
 
 

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import falcon
-import peewee
 
 from app import serializers
 from app.definition_rules import check_definition
-from app.errors import Conflict
 from app.lookup import find_in_workspace
 from app.media import read_object
 from app.pagination import Page, paginate
-from models.db import db
-from models.definitions import WorkflowDefinition
-from models.ids import new_id
+from models.definitions import (
+    create_definition,
+    definition_in_workspace,
+    definitions_of_workspace,
+)
 from models.validation import Problems
 
 
@@ -23,21 +23,13 @@ class Definitions:
         problems = Problems()
         check_definition(body, problems)
         problems.raise_if_any("the workflow definition is invalid")
-        workspace = req.context.workspace
-        try:
-            with db.atomic():
-                definition = WorkflowDefinition.create(
-                    id=new_id("wfdef"),
-                    workspace=workspace.id,
-                    name=body["name"],
-                    version=body["version"],
-                    description=body.get("description"),
-                    steps=body["steps"],
-                )
-        except peewee.IntegrityError:
-            raise Conflict(
-                f"workflow definition {body['name']!r} version {body['version']!r} already exists"
-            ) from None
+        definition = create_definition(
+            req.context.workspace.id,
+            body["name"],
+            body["version"],
+            body.get("description"),
+            body["steps"],
+        )
         resp.status = falcon.HTTP_201
         resp.media = {"success": True, "data": serializers.definition(definition)}
 
@@ -51,17 +43,12 @@ class Definitions:
         elif name is not None and "\x00" in name:
             problems.add("name", "must not contain NUL characters")  # PostgreSQL text cannot
         problems.raise_if_any()
-        query = WorkflowDefinition.select().where(
-            WorkflowDefinition.workspace == req.context.workspace.id
-        )
-        if name is not None:
-            query = query.where(WorkflowDefinition.name == name)
-        query = query.order_by(WorkflowDefinition.created_at.desc(), WorkflowDefinition.id.desc())
+        query = definitions_of_workspace(req.context.workspace.id, name)
         resp.media = paginate(query, page, serializers.definition)
 
     def on_get_item(self, req: falcon.Request, resp: falcon.Response, definition_id: str) -> None:
         definition = find_in_workspace(
-            WorkflowDefinition,
+            definition_in_workspace,
             "wfdef",
             definition_id,
             req.context.workspace,

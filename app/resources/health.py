@@ -19,7 +19,7 @@ import pika.exceptions
 from playhouse.pool import MaxConnectionsExceeded
 
 from app.auth import Access
-from models.db import db
+from models.db import ping
 
 logger = logging.getLogger(__name__)
 
@@ -64,12 +64,7 @@ class Health:
     def _database(self) -> str:
         # The database middleware skips this route: an outage must show here, not fail it.
         try:
-            opened = db.connect(reuse_if_open=True)
-            try:
-                db.execute_sql("SELECT 1")
-            finally:
-                if opened:
-                    db.close()
+            ping()
         except (peewee.PeeweeException, MaxConnectionsExceeded) as exc:
             logger.warning("health: database check failed: %s", exc)
             return f"error: {type(exc).__name__}"

@@ -13,11 +13,11 @@ from app.commands import publish_start
 from app.errors import PayloadTooLarge
 from app.media import read_object
 from app.pagination import Page, paginate
-from app.run_creation import create_run, find_definition, find_run, select_runs
+from app.run_creation import create_run, find_definition, find_run
 from models import statuses
 from models.documents import MAX_DOCUMENT_BYTES, serialized_size
 from models.ids import is_id
-from models.runs import RunEvent, StepRun, WorkflowRun
+from models.runs import latest_step_runs, runs_of_workspace, select_events, step_run_count
 from models.validation import Fields, Problems
 
 CREATE_FIELDS = ("definitionId", "input", "idempotencyKey")
@@ -62,31 +62,16 @@ class Runs:
         if definition_id is not None and not is_id(definition_id, "wfdef"):
             problems.add("definitionId", "must be a workflow definition id (wfdef_...)")
         problems.raise_if_any()
-        query = select_runs().where(WorkflowRun.workspace == req.context.workspace.id)
-        if status is not None:
-            query = query.where(WorkflowRun.status == status)
-        if definition_id is not None:
-            query = query.where(WorkflowRun.definition == definition_id)
-        query = query.order_by(WorkflowRun.created_at.desc(), WorkflowRun.id.desc())
+        query = runs_of_workspace(req.context.workspace.id, status, definition_id)
         resp.media = paginate(query, page, serializers.run)
 
     def on_get_item(self, req: falcon.Request, resp: falcon.Response, run_id: str) -> None:
         """The run with its step runs in order: the latest `MAX_STEP_RUNS` of them."""
         run = find_run(req.context.workspace, run_id)
-        latest = (
-            StepRun.select()
-            .where(StepRun.run == run.id)
-            .order_by(StepRun.id.desc())
-            .limit(MAX_STEP_RUNS)
-        )
-        steps = list(latest)[::-1]
+        steps = latest_step_runs(run.id, MAX_STEP_RUNS)
         data = serializers.run(run)
         data["stepRuns"] = [serializers.step_run(step) for step in steps]
-        data["stepRunsTotal"] = (
-            len(steps)
-            if len(steps) < MAX_STEP_RUNS
-            else StepRun.select().where(StepRun.run == run.id).count()
-        )
+        data["stepRunsTotal"] = len(steps) if len(steps) < MAX_STEP_RUNS else step_run_count(run.id)
         resp.media = {"success": True, "data": data}
 
     def on_get_events(self, req: falcon.Request, resp: falcon.Response, run_id: str) -> None:
@@ -95,5 +80,4 @@ class Runs:
         page = Page.from_request(req, problems)
         problems.raise_if_any()
         run = find_run(req.context.workspace, run_id)
-        query = RunEvent.select().where(RunEvent.run == run.id).order_by(RunEvent.sequence)
-        resp.media = paginate(query, page, serializers.event)
+        resp.media = paginate(select_events(run.id), page, serializers.event)

@@ -21,10 +21,12 @@ from models.validation import Fields, Problems
 from models.webhooks import (
     EVENT_NAMES,
     Webhook,
-    WebhookAttempt,
-    WebhookDelivery,
+    attempts_of_deliveries,
     create_webhook,
     delete_webhook,
+    deliveries_of_webhook,
+    webhook_in_workspace,
+    webhooks_of_workspace,
 )
 
 CREATE_FIELDS = ("url", "events")
@@ -46,11 +48,7 @@ class Webhooks:
         problems = Problems()
         page = Page.from_request(req, problems)
         problems.raise_if_any()
-        query = (
-            Webhook.select()
-            .where((Webhook.workspace == req.context.workspace.id) & Webhook.deleted_at.is_null())
-            .order_by(Webhook.id.desc())
-        )
+        query = webhooks_of_workspace(req.context.workspace.id)
         resp.media = paginate(query, page, serializers.webhook)
 
     def on_get_item(self, req: falcon.Request, resp: falcon.Response, webhook_id: str) -> None:
@@ -69,15 +67,12 @@ class Webhooks:
         page = Page.from_request(req, problems)
         problems.raise_if_any()
         webhook = _find(req, webhook_id)
-        query = (
-            WebhookDelivery.select()
-            .where(WebhookDelivery.webhook == webhook.id)
-            .order_by(WebhookDelivery.id.desc())
-        )
-        body = paginate(query, page, serializers.webhook_delivery)
-        attempts = _attempts_of([delivery["id"] for delivery in body["data"]])
+        body = paginate(deliveries_of_webhook(webhook.id), page, serializers.webhook_delivery)
+        attempts = attempts_of_deliveries([delivery["id"] for delivery in body["data"]])
         for delivery in body["data"]:
-            delivery["attempts"] = attempts.get(delivery["id"], [])
+            delivery["attempts"] = [
+                serializers.webhook_attempt(attempt) for attempt in attempts.get(delivery["id"], [])
+            ]
         resp.media = body
 
 
@@ -113,19 +108,6 @@ def _read_events(fields: Fields) -> list[str] | None:
 
 
 def _find(req: falcon.Request, webhook_id: str) -> Webhook:
-    query = Webhook.select().where(Webhook.deleted_at.is_null())
-    return find_in_workspace(Webhook, "wh", webhook_id, req.context.workspace, "webhook", query)
-
-
-def _attempts_of(delivery_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
-    attempts: dict[str, list[dict[str, Any]]] = {}
-    if not delivery_ids:
-        return attempts
-    rows = (
-        WebhookAttempt.select()
-        .where(WebhookAttempt.delivery.in_(delivery_ids))
-        .order_by(WebhookAttempt.delivery, WebhookAttempt.number)
+    return find_in_workspace(
+        webhook_in_workspace, "wh", webhook_id, req.context.workspace, "webhook"
     )
-    for row in rows:
-        attempts.setdefault(row.delivery_id, []).append(serializers.webhook_attempt(row))
-    return attempts
