@@ -108,6 +108,16 @@ def clock():
 
 
 @pytest.fixture
+def openai(monkeypatch):
+    """A local OpenAI-compatible server the llm steps of this test call."""
+    from tests.llm_servers import OPENAI, FakeProvider, point_at
+
+    with FakeProvider(OPENAI) as server:
+        point_at(monkeypatch, openai=server)
+        yield server
+
+
+@pytest.fixture
 def client():
     return falcon.testing.TestClient(create_app(current()))
 

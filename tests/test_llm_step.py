@@ -16,7 +16,6 @@ from models.runs import events_of as run_events
 from tests.llm_servers import (
     ANTHROPIC,
     ANTHROPIC_KEY,
-    OPENAI,
     OPENAI_KEY,
     FakeProvider,
     error,
@@ -26,13 +25,6 @@ from tests.llm_servers import (
     tools,
 )
 from tests.support import create_run_over_http, wait_for_run
-
-
-@pytest.fixture
-def openai(monkeypatch):
-    with FakeProvider(OPENAI) as server:
-        point_at(monkeypatch, openai=server)
-        yield server
 
 
 @pytest.fixture

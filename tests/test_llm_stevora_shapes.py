@@ -16,7 +16,7 @@ from app.openapi import build_document
 from models import statuses
 from models.definitions import WorkflowDefinition
 from models.runs import StepRun
-from tests.llm_servers import OPENAI, FakeProvider, point_at, text, tools
+from tests.llm_servers import text, tools
 from tests.support import create_run_over_http, wait_for_run
 
 #: A tool as Stevora's documentation writes one: the model sees this, not the registration.
@@ -38,13 +38,6 @@ GUARDRAIL_CONFIG = {
     ],
     "onFailure": "block",
 }
-
-
-@pytest.fixture
-def openai(monkeypatch):
-    with FakeProvider(OPENAI) as server:
-        point_at(monkeypatch, openai=server)
-        yield server
 
 
 def llm_step(**fields):

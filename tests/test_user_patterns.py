@@ -21,7 +21,7 @@ from models import statuses
 from models.definitions import WorkflowDefinition
 from models.runs import StepRun
 from tests.api_support import assert_error
-from tests.llm_servers import OPENAI, FakeProvider, point_at, text, tools
+from tests.llm_servers import text, tools
 from tests.support import create_run_over_http, wait_for_run
 
 #: Longest a step with a pathological pattern may take here; Python's `re` would take ages.
@@ -42,13 +42,6 @@ REFUSED = [r"(a)\1", r"(?=x)", r"(?!x)y", r"(?<=a)b", r"(?<!a)b"]
 )
 def find_code(ctx, arguments):
     return {"code": arguments["code"], "found": True}
-
-
-@pytest.fixture
-def openai(monkeypatch):
-    with FakeProvider(OPENAI) as server:
-        point_at(monkeypatch, openai=server)
-        yield server
 
 
 def llm_step(**fields):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,15 +52,26 @@ class Field:
         return {**schema, "description": self.description} if self.description else schema
 
 
+#: A rule a good string must also meet: the problem with `value`, or None when it meets it.
+Rule = Callable[[str, Definition], str | None]
+
+
 @dataclass(frozen=True, kw_only=True)
 class Text(Field):
     min_length: int = 1
     max_length: int | None = None
+    #: What no schema can state: a handler registered, a step named, an expression parsing.
+    rule: Rule | None = None
 
     def check(self, step: Fields, name: str, definition: Definition) -> str | None:
-        return step.string(
+        value = step.string(
             name, min_length=self.min_length, max_length=self.max_length, required=self.required
         )
+        problem = value is not None and self.rule is not None and self.rule(value, definition)
+        if problem:
+            step.add(name, problem)
+            return None
+        return value
 
     def schema(self) -> dict[str, Any]:
         return text(self.min_length, self.max_length)
@@ -82,29 +93,18 @@ class Integer(Field):
 
 
 @dataclass(frozen=True, kw_only=True)
-class WholeNumber(Field):
+class WholeNumber(Integer):
     """A number stored rounded down: Stevora documents these as numbers (`1500.5`)."""
-
-    minimum: int | None = None
-    maximum: int | None = None
-    default: int | None = None
 
     def check(self, step: Fields, name: str, definition: Definition) -> int | None:
         value = step.number(name, required=self.required)
         if value is None:
             return None
-        whole = math.floor(value)
-        if self.minimum is not None and whole < self.minimum:
-            step.add(name, f"must be at least {self.minimum}")
-            return None
-        if self.maximum is not None and whole > self.maximum:
-            step.add(name, f"must be at most {self.maximum}")
-            return None
-        step.obj[name] = whole  # the definition is stored with it rounded down
-        return whole
+        step.obj[name] = math.floor(value)  # the definition is stored with it rounded down
+        return super().check(step, name, definition)
 
     def schema(self) -> dict[str, Any]:
-        return bounded({"type": "number"}, self.minimum, self.maximum, self.default)
+        return {**super().schema(), "type": "number"}
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -13,7 +13,6 @@ from actors.steps.outcomes import Completed, Failed, Outcome
 from actors.steps.templates import TemplateError, render
 from actors.steps.timeout import STEP_TIME_LIMIT_MS, StepTimeout, time_bound
 from actors.steps.types import StepType, register
-from models.validation import Fields
 
 logger = logging.getLogger(__name__)
 
@@ -65,15 +64,8 @@ def run_task(step: dict, ctx: StepContext) -> Outcome:
     return Completed(updates=result)
 
 
-class Handler(Text):
-    """The name of a task handler registered in this process."""
-
-    def check(self, step: Fields, name: str, definition: Definition) -> str | None:
-        handler = super().check(step, name, definition)
-        if handler is not None and not is_registered(handler):
-            step.add(name, f"no task handler is registered as {handler!r}")
-            return None
-        return handler
+def _registered(handler: str, definition: Definition) -> str | None:
+    return None if is_registered(handler) else f"no task handler is registered as {handler!r}"
 
 
 TASK = register(
@@ -81,7 +73,7 @@ TASK = register(
         name="task",
         description="Calls the Python function registered as `handler` with the step's config.",
         fields={
-            "handler": Handler(description="A registered task handler's name."),
+            "handler": Text(rule=_registered, description="A registered task handler's name."),
             "config": Object(required=False, description="Templates in strings are rendered."),
         },
         run=run_task,
