@@ -18,6 +18,8 @@ from app.resources.costs import Costs
 from app.resources.definitions import Definitions
 from app.resources.health import Health
 from app.resources.openapi import OpenApiDocument
+from app.resources.run_batches import RunBatches
+from app.resources.run_bulk import RunsBulk
 from app.resources.run_operations import RunOperations
 from app.resources.runs import Runs
 from app.resources.webhooks import Webhooks
@@ -67,6 +69,10 @@ def _add_routes(app: falcon.App, broker: dramatiq.Broker) -> None:
     app.add_route("/v1/workflow-definitions/{definition_id}", definitions, suffix="item")
     runs = Runs(broker)
     app.add_route("/v1/workflow-runs", runs)
+    app.add_route("/v1/workflow-runs/batch", RunBatches(broker))
+    bulk = RunsBulk(broker)
+    app.add_route("/v1/workflow-runs/bulk/cancel", bulk, suffix="cancel")
+    app.add_route("/v1/workflow-runs/bulk/retry", bulk, suffix="retry")
     app.add_route("/v1/workflow-runs/{run_id}", runs, suffix="item")
     app.add_route("/v1/workflow-runs/{run_id}/events", runs, suffix="events")
     costs = Costs()

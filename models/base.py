@@ -64,6 +64,18 @@ def iso_utc(value: datetime.datetime | None) -> str | None:
     return value.isoformat(timespec="milliseconds") + "Z"
 
 
+def moment_of(value: str) -> datetime.datetime | None:
+    """The naive UTC moment an ISO-8601 timestamp or date names (without a zone: UTC; a date
+    alone: midnight), or None when it names none in years 1-9999 once in UTC."""
+    try:
+        parsed = datetime.datetime.fromisoformat(value)
+        if parsed.tzinfo is None:
+            return parsed
+        return parsed.astimezone(datetime.UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):
+        return None
+
+
 class BaseModel(peewee.Model):
     id = peewee.CharField(primary_key=True, max_length=40)
 

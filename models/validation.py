@@ -8,10 +8,12 @@ and find the rest.
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from models.base import moment_of
 from models.errors import InvalidFields
 
 #: A member that was not given; distinct from a JSON null, which is a wrong type.
@@ -122,6 +124,16 @@ class Fields:
         if not isinstance(value, str) or value not in choices:
             return self._bad(name, "must be one of " + ", ".join(choices))
         return value
+
+    def moment(self, name: str, *, required: bool = True) -> datetime.datetime | None:
+        """An ISO-8601 timestamp or date, as a naive UTC datetime (`models.base.moment_of`)."""
+        value = self._present(name, required)
+        if value is MISSING:
+            return None
+        moment = moment_of(value) if isinstance(value, str) else None
+        if moment is None:
+            return self._bad(name, "must be an ISO-8601 timestamp, e.g. 2026-11-28T21:40:32Z")
+        return moment
 
     def object(self, name: str, *, required: bool = True) -> dict | None:
         value = self._present(name, required)

@@ -207,6 +207,7 @@ def test_every_operation_answers_as_documented(tour, workspace):
     definition_id = _definitions(tour)
     run_id = _runs(tour, definition_id)
     _run_operations(tour, ws, run_id)
+    _run_batches(tour, ws, definition_id)
     _approvals(tour, ws)
     _costs(tour, ws)
     _webhooks(tour, ws)
@@ -323,6 +324,25 @@ def _run_operations(tour: Tour, ws, pending_run_id: str) -> None:
     assert detailed["data"]["stepRuns"], "a run with its step runs"
     events = tour.call(200, "GET", "/v1/workflow-runs/{run_id}/events", ids={"run_id": failed.id})
     assert events["data"], "a run with events"
+
+
+def _run_batches(tour: Tour, ws, definition_id: str) -> None:
+    batch = "/v1/workflow-runs/batch"
+    runs = [
+        {"definitionId": definition_id, "idempotencyKey": "b-1"},
+        {"definitionId": definition_id},
+    ]
+    created = tour.call(201, "POST", batch, json={"runs": runs})
+    assert [run["idempotencyKey"] for run in created["data"]] == ["b-1", None]
+    tour.call(400, "POST", batch, json={"runs": [{"definitionId": "wfdef_nope"}]})
+    ids = [run["id"] for run in created["data"]]
+    failed, _ = run_states.failed(ws)
+    bulk = {"ids": [*ids, failed.id]}
+    cancelled = tour.call(200, "POST", "/v1/workflow-runs/bulk/cancel", json=bulk)
+    assert cancelled["data"] == {"matched": 3, "changed": 2}
+    retried = tour.call(200, "POST", "/v1/workflow-runs/bulk/retry", json=bulk)
+    assert retried["data"] == {"matched": 3, "changed": 1}
+    tour.call(400, "POST", "/v1/workflow-runs/bulk/retry", json={})
 
 
 def _approvals(tour: Tour, ws) -> None:

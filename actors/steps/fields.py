@@ -6,12 +6,12 @@ cannot disagree. A check notes its problems in `Fields` and returns the value wh
 
 from __future__ import annotations
 
-import datetime
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from models.base import moment_of
 from models.json_schema import bounded, record, ref, text
 from models.validation import Fields
 
@@ -218,15 +218,3 @@ class Record(Field):
         )
         nested = [kind.components() for kind in self.fields.values()]
         return {self.component: own, **{k: v for c in nested for k, v in c.items()}}
-
-
-def moment_of(value: str) -> datetime.datetime | None:
-    """The naive UTC moment an ISO-8601 timestamp or date names, or None when it names none
-    (years 1-9999 once in UTC)."""
-    try:
-        parsed = datetime.datetime.fromisoformat(value)
-        if parsed.tzinfo is None:
-            return parsed
-        return parsed.astimezone(datetime.UTC).replace(tzinfo=None)
-    except (ValueError, OverflowError):
-        return None

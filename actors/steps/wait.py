@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime
 
 from actors.steps.context import StepContext
-from actors.steps.fields import MAX_DURATION_MS, Definition, Text, Timestamp, WholeNumber, moment_of
+from actors.steps.fields import MAX_DURATION_MS, Definition, Text, Timestamp, WholeNumber
 from actors.steps.outcomes import Completed, Outcome, Waiting, signal_taken
 from actors.steps.types import StepType, register
-from models.base import iso_utc
+from models.base import iso_utc, moment_of
 from models.signals import Signal
 from models.validation import Fields
 

@@ -15,6 +15,7 @@ from app.openapi.schemas import (
     costs,
     definitions,
     envelopes,
+    run_batches,
     runs,
     service,
     webhooks,
@@ -22,7 +23,17 @@ from app.openapi.schemas import (
 )
 
 #: The modules of the resources, in the document's order.
-_RESOURCES = (envelopes, workspaces, definitions, runs, approvals, webhooks, costs, service)
+_RESOURCES = (
+    envelopes,
+    workspaces,
+    definitions,
+    runs,
+    run_batches,
+    approvals,
+    webhooks,
+    costs,
+    service,
+)
 
 
 def resource_schemas() -> dict[str, dict[str, Any]]:

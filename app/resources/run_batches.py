@@ -1,0 +1,80 @@
+"""POST /v1/workflow-runs/batch: up to 1,000 runs in one call, all or nothing on validation.
+
+Each item is checked as one create would check it, and every problem is named by its place
+(`runs[3].definitionId`); with none, the runs are inserted in one statement and started.
+"""
+
+from __future__ import annotations
+
+import dramatiq
+import falcon
+
+from app import serializers
+from app.commands import publish_start
+from app.media import read_object
+from models import statuses
+from models.definitions import WorkflowDefinition, definition_by_id
+from models.documents import MAX_DOCUMENT_BYTES, serialized_size
+from models.ids import is_id
+from models.operations import redrive_at
+from models.run_batches import NewRun, insert_runs
+from models.validation import Fields, Problems
+
+#: Most runs one batch may create.
+MAX_BATCH = 1000
+ITEM_FIELDS = ("definitionId", "input", "idempotencyKey")
+
+
+class RunBatches:
+    def __init__(self, broker: dramatiq.Broker) -> None:
+        self.broker = broker
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """201 with the runs in the order asked; a repeated idempotency key gives its run."""
+        body = read_object(req)
+        problems = Problems()
+        Fields(problems, body).only(("runs",))
+        items = body.get("runs")
+        if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
+            problems.add("runs", f"must be a list of 1 to {MAX_BATCH} runs")
+            items = []
+        workspace = req.context.workspace
+        new_runs = [
+            _new_run(problems, f"runs[{i}].", item, workspace.id) for i, item in enumerate(items)
+        ]
+        problems.raise_if_any("the batch is invalid; no run was created")
+        created = insert_runs(workspace.id, new_runs, redrive_at())
+        for run, new in created:
+            if new or run.status == statuses.PENDING:
+                publish_start(self.broker, run.id)
+        resp.status = falcon.HTTP_201
+        resp.media = {"success": True, "data": [serializers.run(run) for run, _ in created]}
+
+
+def _new_run(problems: Problems, prefix: str, item: object, workspace_id: str) -> NewRun | None:
+    if not isinstance(item, dict):
+        problems.add(
+            prefix.rstrip("."), "must be an object {definitionId, input?, idempotencyKey?}"
+        )
+        return None
+    fields = Fields(problems, item, prefix)
+    fields.only(ITEM_FIELDS)
+    definition_id = fields.string("definitionId")
+    run_input = fields.object("input", required=False)
+    key = fields.string("idempotencyKey", max_length=255, required=False)
+    if run_input is not None and serialized_size(run_input) > MAX_DOCUMENT_BYTES:
+        fields.add("input", f"must be at most {MAX_DOCUMENT_BYTES} bytes as JSON")
+    if definition_id is not None and not _in_workspace(definition_id, workspace_id):
+        fields.add("definitionId", "names no workflow definition of this workspace")
+    if definition_id is None:
+        return None
+    return NewRun(definition_id, run_input or {}, key)
+
+
+def _in_workspace(definition_id: str, workspace_id: str) -> bool:
+    if not is_id(definition_id, "wfdef"):
+        return False
+    try:
+        return definition_by_id(definition_id).workspace_id == workspace_id
+    except WorkflowDefinition.DoesNotExist:
+        return False
