@@ -58,7 +58,8 @@ class ApprovalRequests:
 
 
 def _read_decision(body: dict[str, Any]) -> tuple[str, str | None, Any]:
-    """`(decision, decidedBy, editedContent)`; `editedContent` only, and always, for edited."""
+    """`(decision, decidedBy, editedContent)`. `editedContent` is required for edited; with
+    another decision it is accepted and ignored, as Stevora's clients send it (SPEC 14)."""
     problems = Problems()
     fields = Fields(problems, body)
     fields.only(DECIDE_FIELDS)
@@ -67,8 +68,6 @@ def _read_decision(body: dict[str, Any]) -> tuple[str, str | None, Any]:
     edited_content = body.get("editedContent", MISSING)
     if decision == EDITED and (edited_content is MISSING or edited_content is None):
         fields.add("editedContent", "is required when decision is edited")
-    elif decision is not None and decision != EDITED and edited_content is not MISSING:
-        fields.add("editedContent", "is only allowed when decision is edited")
     problems.raise_if_any()
     if decision != EDITED:
         return decision, decided_by, None
