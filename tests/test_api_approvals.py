@@ -20,7 +20,7 @@ from models.transitions import RunChange
 from tests import run_states
 from tests.api_support import TIMESTAMP, assert_error, take_commands
 
-#: The fields of an approval request, exactly (SPEC section 7).
+#: The fields of an approval request, exactly (SPEC sections 7 and 14).
 REQUEST_FIELDS = {
     "id",
     "workflowRunId",
@@ -34,6 +34,7 @@ REQUEST_FIELDS = {
     "decidedAt",
     "editedContent",
     "expiresAt",
+    "closedAt",
     "createdAt",
 }
 
@@ -87,8 +88,9 @@ def test_list_all_and_by_pending(client, auth, workspace, other_workspace):
     assert [r["id"] for r in pending["data"]] == [waiting.id]
     assert pending["meta"]["total"] == 1
     done = _list(client, auth, "pending=false").json
-    assert [r["id"] for r in done["data"]] == [decided.id]
-    assert done["data"][0]["decision"] == "approved"
+    assert [r["id"] for r in done["data"]] == [abandoned.id, decided.id]
+    assert done["data"][1]["decision"] == "approved"
+    assert done["data"][0]["decision"] is None and TIMESTAMP.match(done["data"][0]["closedAt"])
 
     second_page = _list(client, auth, "page=2&pageSize=2").json
     assert [r["id"] for r in second_page["data"]] == [waiting.id]
@@ -142,7 +144,7 @@ def test_get_one(client, auth, workspace):
     assert data["content"] == "draft text" and data["prompt"] == "Send it?"
     assert data["decision"] is None and data["decidedBy"] is None and data["decidedAt"] is None
     assert data["editedContent"] is None and data["expiresAt"] is None
-    assert TIMESTAMP.match(data["createdAt"])
+    assert data["closedAt"] is None and TIMESTAMP.match(data["createdAt"])
 
 
 def test_unknown_requests_are_404(client, auth, other_workspace):
@@ -265,7 +267,7 @@ def test_deciding_for_a_cancelled_run_is_409(client, auth, workspace, broker):
     run = WorkflowRun.get_by_id(run.id)
     result = _decide(client, auth, request.id, {"decision": "approved"})
     error = assert_error(result, 409, "CONFLICT")
-    assert "CANCELLED" in error["message"]
+    assert "closed" in error["message"] and "CANCELLED" in error["message"]
     _unchanged(run, request)
     assert _queued_steps(broker) == 0
 

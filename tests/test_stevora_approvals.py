@@ -1,22 +1,38 @@
-"""Approval requests as Stevora's clients decide them (SPEC section 14).
+"""Approval requests as Stevora's clients use them (SPEC section 14).
 
-A Stevora client posts `editedContent` with any decision; only `edited` uses it.
+`pending=true` is what a person may still decide; every other request, decided or closed
+because its run went on without a decision, is in `pending=false`, a closed one with
+`closedAt`. A Stevora client posts `editedContent` with any decision; only `edited` uses it.
 """
 
 from __future__ import annotations
+
+import importlib
 
 import pytest
 
 from models import statuses
 from models.approvals import ApprovalRequest
-from models.runs import StepRun, WorkflowRun
+from models.db import db
+from models.operations import cancel_run
+from models.runs import RunEvent, StepRun, WorkflowRun
+from models.transitions import RunChange
 from tests import run_states
-from tests.api_support import assert_error
+from tests.api_support import TIMESTAMP, assert_error, wait_until
 from tests.support import create_run_over_http, wait_for_run
 
 WRITE = {"type": "task", "name": "write", "handler": "echo", "config": {"draft": "v1"}}
 REVIEW = {"type": "approval", "name": "review", "contentKey": "draft", "prompt": "Send it?"}
 SEND = {"type": "task", "name": "send", "handler": "echo", "config": {"sent": True}}
+
+
+def _list(client, auth, query: str = ""):
+    return client.simulate_get("/v1/approval-requests", query_string=query, headers=auth)
+
+
+def _ids(result) -> list[str]:
+    assert result.status_code == 200, result.text
+    return [item["id"] for item in result.json["data"]]
 
 
 def _decide(client, auth, request_id: str, body: dict):
@@ -28,6 +44,133 @@ def _requests_of(run_id: str) -> list[ApprovalRequest]:
     return list(
         ApprovalRequest.select().where(ApprovalRequest.run == run_id).order_by(ApprovalRequest.id)
     )
+
+
+# pending, decided and closed
+
+
+def test_each_request_is_in_exactly_one_of_pending_true_and_false(client, auth, workspace):
+    _, _, waiting = run_states.paused(workspace[0])
+    _, _, decided = run_states.paused(workspace[0])
+    cancelled_run, _, cancelled = run_states.paused(workspace[0])
+    assert _decide(client, auth, decided.id, {"decision": "rejected"}).status_code == 200
+    cancel = client.simulate_post(f"/v1/workflow-runs/{cancelled_run.id}/cancel", headers=auth)
+    assert cancel.status_code == 200, cancel.text
+
+    pending = _list(client, auth, query="pending=true")
+    done = _list(client, auth, query="pending=false")
+
+    assert _ids(pending) == [waiting.id]
+    assert _ids(done) == [cancelled.id, decided.id]
+    closed, rejected = done.json["data"]
+    assert closed["decision"] is None and TIMESTAMP.match(closed["closedAt"])
+    assert rejected["decision"] == "rejected" and rejected["closedAt"] is None
+    assert pending.json["data"][0]["closedAt"] is None
+    stored = WorkflowRun.get_by_id(cancelled_run.id)
+    assert ApprovalRequest.get_by_id(cancelled.id).closed_at == stored.cancelled_at
+    assert ApprovalRequest.get_by_id(decided.id).closed_at is None
+    assert ApprovalRequest.get_by_id(waiting.id).closed_at is None
+
+
+def test_a_request_whose_approval_timed_out_is_closed(client, auth, worker, clock):
+    steps = [WRITE, {**REVIEW, "timeoutMs": 200}, SEND]
+    run_id = create_run_over_http(client, auth, steps)
+
+    run = wait_for_run(run_id)
+
+    assert run.status == statuses.FAILED and run.error["code"] == "APPROVAL_TIMEOUT"
+    [request] = _requests_of(run_id)
+    assert request.decision is None and request.closed_at == run.failed_at
+    [listed] = _list(client, auth, query="pending=false").json["data"]
+    assert listed["id"] == request.id and TIMESTAMP.match(listed["closedAt"])
+    assert _ids(_list(client, auth, query="pending=true")) == []
+
+
+def test_a_timed_out_attempt_is_closed_and_the_retry_asks_afresh(client, auth, worker, clock):
+    # Given an approval step that times out once, then asks again on its second attempt
+    review = {**REVIEW, "timeoutMs": 2_000, "retry": {"maxAttempts": 2, "backoffMs": 100}}
+    run_id = create_run_over_http(client, auth, [WRITE, review, SEND])
+    first, second = wait_until(lambda: len(_requests_of(run_id)) == 2 and _requests_of(run_id))
+
+    pending = _list(client, auth, query="pending=true")
+    done = _list(client, auth, query="pending=false")
+    late = _decide(client, auth, first.id, {"decision": "approved"})
+
+    # Then the first attempt's request is closed, and deciding it is a 409 that says so
+    assert _ids(pending) == [second.id] and _ids(done) == [first.id]
+    assert (first.attempt, second.attempt) == (1, 2)
+    assert first.decision is None and first.closed_at <= second.created_at
+    failed = RunEvent.get((RunEvent.run == run_id) & (RunEvent.event_type == "STEP_FAILED"))
+    assert first.closed_at == failed.created_at
+    error = assert_error(late, 409, "CONFLICT")
+    assert "closed" in error["message"]
+    assert ApprovalRequest.get_by_id(first.id).decision is None
+    assert ApprovalRequest.get_by_id(first.id).closed_at == first.closed_at
+
+    # And the second is decided as a Stevora client sends it, editedContent and all
+    body = {"decision": "approved", "decidedBy": "lin", "editedContent": "v2"}
+    assert _decide(client, auth, second.id, body).status_code == 200
+    run = wait_for_run(run_id)
+    assert run.status == statuses.COMPLETED, run.error
+    assert run.state["draft"] == "v1" and run.state["review"]["decision"] == "approved"
+    decided = ApprovalRequest.get_by_id(second.id)
+    assert decided.edited_content is None and decided.closed_at is None
+
+
+def test_deciding_a_closed_request_is_409_and_changes_nothing(client, auth, workspace, broker):
+    run, _, request = run_states.paused(workspace[0])
+    cancel = client.simulate_post(f"/v1/workflow-runs/{run.id}/cancel", headers=auth)
+    assert cancel.status_code == 200
+    closed_at = ApprovalRequest.get_by_id(request.id).closed_at
+    version = WorkflowRun.get_by_id(run.id).version
+
+    result = _decide(client, auth, request.id, {"decision": "edited", "editedContent": "v2"})
+
+    error = assert_error(result, 409, "CONFLICT")
+    assert "closed" in error["message"]
+    stored = ApprovalRequest.get_by_id(request.id)
+    assert (stored.decision, stored.edited_content, stored.closed_at) == (None, None, closed_at)
+    assert WorkflowRun.get_by_id(run.id).version == version
+    assert broker.get_queue_message_counts("steps")[0] == 0
+
+
+def test_a_decided_request_stays_decided_when_its_run_is_cancelled(client, auth, workspace):
+    run, _, request = run_states.paused(workspace[0])
+    assert _decide(client, auth, request.id, {"decision": "approved"}).status_code == 200
+
+    cancel = client.simulate_post(f"/v1/workflow-runs/{run.id}/cancel", headers=auth)
+
+    assert cancel.status_code == 200, cancel.text
+    stored = ApprovalRequest.get_by_id(request.id)
+    assert stored.decision == "approved" and stored.closed_at is None
+    assert _ids(_list(client, auth, query="pending=false")) == [request.id]
+
+
+def test_the_migration_closes_requests_a_run_left_before_it(client, auth, workspace):
+    # Given requests as they were before closed_at: one cancelled, one timed out, one
+    # waiting, one decided
+    cancelled_run, _, cancelled = run_states.paused(workspace[0])
+    cancel_run(cancelled_run.id)
+    timed_out_run, step_run, timed_out = run_states.paused(workspace[0])
+    error = {"code": "APPROVAL_TIMEOUT", "message": "no decision within 200 ms"}
+    change = RunChange(timed_out_run).move_step(step_run, statuses.FAILED, "STEP_FAILED")
+    change.move(statuses.FAILED, "WORKFLOW_FAILED", {"error": error}, error=error).commit()
+    _, _, waiting = run_states.paused(workspace[0])
+    _, _, decided = run_states.paused(workspace[0])
+    assert _decide(client, auth, decided.id, {"decision": "approved"}).status_code == 200
+    ApprovalRequest.update(closed_at=None).execute()
+
+    migration = importlib.import_module("models.migrations.0007_approval_closed_at")
+    with db.atomic():
+        for statement in migration.STATEMENTS[1:]:
+            db.execute_sql(statement)
+
+    cancelled_at = WorkflowRun.get_by_id(cancelled_run.id).cancelled_at
+    assert ApprovalRequest.get_by_id(cancelled.id).closed_at == cancelled_at
+    failed_at = WorkflowRun.get_by_id(timed_out_run.id).failed_at
+    assert ApprovalRequest.get_by_id(timed_out.id).closed_at == failed_at
+    assert ApprovalRequest.get_by_id(waiting.id).closed_at is None
+    assert ApprovalRequest.get_by_id(decided.id).closed_at is None
 
 
 # editedContent with any decision
@@ -87,6 +230,6 @@ def test_bad_decisions_are_still_400(client, auth, workspace, broker, body, fiel
     assert_error(_decide(client, auth, request.id, body), 400, "VALIDATION_ERROR", field)
 
     stored = ApprovalRequest.get_by_id(request.id)
-    assert (stored.decision, stored.edited_content) == (None, None)
+    assert (stored.decision, stored.closed_at) == (None, None)
     assert WorkflowRun.get_by_id(run.id).version == run.version
     assert broker.get_queue_message_counts("steps")[0] == 0

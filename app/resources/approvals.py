@@ -32,8 +32,8 @@ class ApprovalRequests:
         self.broker = broker
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        """Newest first. `pending=true`: undecided, and the run still paused at that request;
-        `pending=false`: decided; absent: every request."""
+        """Newest first. `pending=true`: undecided, and the run still waits on it;
+        `pending=false`: every other request, decided or closed; absent: every request."""
         problems = Problems()
         page = Page.from_request(req, problems)
         pending = Fields(problems, req.params).choice("pending", ("true", "false"), required=False)
@@ -48,7 +48,7 @@ class ApprovalRequests:
         resp.media = {"success": True, "data": serializers.approval_request(request)}
 
     def on_post_decide(self, req: falcon.Request, resp: falcon.Response, request_id: str) -> None:
-        """Record the decision and wake the run; 409 when decided already or the run moved on."""
+        """Record the decision and wake the run; 409 when decided already or closed."""
         body = read_object(req)
         decision, decided_by, edited_content = _read_decision(body)
         request = _find(req, request_id)

@@ -26,7 +26,8 @@ def path_items() -> dict[str, dict[str, Any]]:
                     query(
                         "pending",
                         {"type": "boolean"},
-                        "true: undecided, the run still paused there; false: decided.",
+                        "true: undecided, and the run still waits on it; false: every other, "
+                        "decided or closed (closedAt).",
                     ),
                 ),
             )
@@ -44,7 +45,7 @@ def path_items() -> dict[str, dict[str, Any]]:
         "/v1/approval-requests/{request_id}/decide": {
             "post": operation(
                 "decideApprovalRequest",
-                "Decide; 409 when decided already or the run moved on.",
+                "Decide; 409 when decided already or closed (the run moved on).",
                 "Approvals",
                 {200: json_answer(one("ApprovalRequest"), "The approval request, decided.")},
                 (400, 404, 409, *KEYED),
