@@ -81,7 +81,7 @@ def test_list_all_and_by_pending(client, auth, workspace, other_workspace):
     everything = _list(client, auth)
     assert everything.status_code == 200, everything.text
     assert [r["id"] for r in everything.json["data"]] == [abandoned.id, decided.id, waiting.id]
-    assert everything.json["meta"] == {"page": 1, "pageSize": 20, "total": 3, "totalPages": 1}
+    assert everything.json["meta"] == {"page": 1, "pageSize": 1000, "total": 3, "totalPages": 1}
     assert all(set(r) == REQUEST_FIELDS for r in everything.json["data"])
 
     pending = _list(client, auth, "pending=true").json

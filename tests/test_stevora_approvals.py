@@ -1,22 +1,28 @@
-"""Approval requests as Stevora's clients use them (SPEC section 14).
+"""Approval requests and API keys as Stevora's clients use them (SPEC section 14).
 
-`pending=true` is what a person may still decide; every other request, decided or closed
-because its run went on without a decision, is in `pending=false`, a closed one with
-`closedAt`. A Stevora client posts `editedContent` with any decision; only `edited` uses it.
+A Stevora client never pages: it reads `GET /v1/approval-requests` and `GET /v1/api-keys`
+whole, and `meta.total` tells it when there were more than the 1,000 it got. `pending=true` is
+what a person may still decide; every other request, decided or closed because its run went
+on without a decision, is in `pending=false`, a closed one with `closedAt`. A client posts
+`editedContent` with any decision; only `edited` uses it.
 """
 
 from __future__ import annotations
 
+import datetime
 import importlib
 
 import pytest
 
 from models import statuses
 from models.approvals import ApprovalRequest
+from models.base import utcnow
 from models.db import db
+from models.ids import new_id
 from models.operations import cancel_run
 from models.runs import RunEvent, StepRun, WorkflowRun
 from models.transitions import RunChange
+from models.workspaces import ApiKey
 from tests import run_states
 from tests.api_support import TIMESTAMP, assert_error, wait_until
 from tests.support import create_run_over_http, wait_for_run
@@ -26,8 +32,8 @@ REVIEW = {"type": "approval", "name": "review", "contentKey": "draft", "prompt":
 SEND = {"type": "task", "name": "send", "handler": "echo", "config": {"sent": True}}
 
 
-def _list(client, auth, query: str = ""):
-    return client.simulate_get("/v1/approval-requests", query_string=query, headers=auth)
+def _list(client, auth, path: str = "/v1/approval-requests", query: str = ""):
+    return client.simulate_get(path, query_string=query, headers=auth)
 
 
 def _ids(result) -> list[str]:
@@ -44,6 +50,117 @@ def _requests_of(run_id: str) -> list[ApprovalRequest]:
     return list(
         ApprovalRequest.select().where(ApprovalRequest.run == run_id).order_by(ApprovalRequest.id)
     )
+
+
+# Lists read whole
+
+
+def test_the_approval_list_without_paging_has_every_request(client, auth, workspace):
+    made = [run_states.paused(workspace[0])[2].id for _ in range(23)]
+
+    listed = _list(client, auth)
+
+    assert _ids(listed) == made[::-1]
+    assert listed.json["meta"] == {"page": 1, "pageSize": 1000, "total": 23, "totalPages": 1}
+    assert _ids(_list(client, auth, query="pending=true")) == made[::-1]
+    assert ApprovalRequest.select().count() == 23
+
+
+def test_the_key_list_without_paging_has_every_key(client, auth, workspace):
+    for n in range(23):
+        created = client.simulate_post("/v1/api-keys", json={"name": f"k{n}"}, headers=auth)
+        assert created.status_code == 201, created.text
+
+    listed = _list(client, auth, "/v1/api-keys")
+
+    stored = ApiKey.select().where(ApiKey.workspace == workspace[0].id)
+    assert sorted(_ids(listed)) == sorted(key.id for key in stored)
+    assert [key["name"] for key in listed.json["data"]][:2] == ["k22", "k21"]
+    assert listed.json["meta"] == {"page": 1, "pageSize": 1000, "total": 24, "totalPages": 1}
+
+
+def _many_keys(workspace, count: int) -> None:
+    start = utcnow() - datetime.timedelta(hours=1)
+    rows = [
+        {
+            "id": new_id("key"),
+            "workspace": workspace.id,
+            "name": f"k{n}",
+            "key_hash": f"{n:064x}",
+            "created_at": start + datetime.timedelta(milliseconds=n),
+        }
+        for n in range(count)
+    ]
+    ApiKey.insert_many(rows).execute()
+
+
+def _many_closed_requests(workspace, count: int) -> None:
+    """`count` more requests nobody decided, of earlier attempts of a cancelled run's step."""
+    run, step_run, request = run_states.paused(workspace)
+    cancel_run(run.id)
+    closed = ApprovalRequest.get_by_id(request.id)
+    rows = [
+        {
+            "id": new_id("apr"),
+            "workspace": workspace.id,
+            "run": run.id,
+            "step_run": step_run.id,
+            "attempt": attempt,
+            "step_name": closed.step_name,
+            "content_key": closed.content_key,
+            "content": closed.content,
+            "created_at": closed.created_at,
+            "closed_at": closed.closed_at,
+        }
+        for attempt in range(2, count + 1)
+    ]
+    ApprovalRequest.insert_many(rows).execute()
+
+
+def test_a_whole_list_stops_at_1000_and_meta_says_how_many_exist(client, auth, workspace):
+    _many_keys(workspace[0], 1_000)  # and the workspace's default key
+    _many_closed_requests(workspace[0], 1_003)
+
+    keys = _list(client, auth, "/v1/api-keys")
+    requests = _list(client, auth, query="pending=false")
+
+    assert len(_ids(keys)) == 1_000 and len(set(_ids(keys))) == 1_000
+    assert keys.json["meta"] == {"page": 1, "pageSize": 1000, "total": 1001, "totalPages": 2}
+    assert keys.json["data"][0]["name"] == "default"  # newest first
+    assert len(_ids(requests)) == 1_000
+    assert requests.json["meta"] == {"page": 1, "pageSize": 1000, "total": 1003, "totalPages": 2}
+    assert ApprovalRequest.select().count() == 1_003
+
+
+@pytest.mark.parametrize("path", ["/v1/approval-requests", "/v1/api-keys"])
+def test_with_page_or_page_size_lists_page_as_before(client, auth, workspace, path):
+    for _ in range(23):
+        run_states.paused(workspace[0])
+    _many_keys(workspace[0], 22)  # 23 keys with the default one
+
+    first = _list(client, auth, path, "pageSize=5")
+    third = _list(client, auth, path, "page=2")
+
+    assert len(_ids(first)) == 5
+    assert first.json["meta"] == {"page": 1, "pageSize": 5, "total": 23, "totalPages": 5}
+    assert len(_ids(third)) == 3
+    assert third.json["meta"] == {"page": 2, "pageSize": 20, "total": 23, "totalPages": 2}
+
+
+@pytest.mark.parametrize("path", ["/v1/approval-requests", "/v1/api-keys"])
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("page=0", "page"),
+        ("page=", "page"),
+        ("page=x", "page"),
+        ("pageSize=1000", "pageSize"),
+        ("pageSize=", "pageSize"),
+        ("pageSize=0", "pageSize"),
+    ],
+)
+def test_bad_paging_is_still_400(client, auth, path, query, field):
+    assert_error(_list(client, auth, path, query), 400, "VALIDATION_ERROR", field)
 
 
 # pending, decided and closed

@@ -32,10 +32,11 @@ class ApprovalRequests:
         self.broker = broker
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        """Newest first. `pending=true`: undecided, and the run still waits on it;
-        `pending=false`: every other request, decided or closed; absent: every request."""
+        """Newest first; without `page` or `pageSize`, every match (up to the whole-list
+        limit). `pending=true`: undecided, and the run still waits on it; `pending=false`:
+        every other request, decided or closed; absent: every request."""
         problems = Problems()
-        page = Page.from_request(req, problems)
+        page = Page.from_request(req, problems, whole=True)
         pending = Fields(problems, req.params).choice("pending", ("true", "false"), required=False)
         problems.raise_if_any()
         query = approval_requests_of_workspace(
