@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import functools
 
 from actors import leases
 from actors.attempts import storable
 from actors.steps import AwaitingApproval, Completed, Failed, Outcome, Waiting, type_of
 from actors.steps.outcomes import LlmCall
 from models import config, statuses
-from models.approvals import ApprovalRequest
+from models.approvals import ApprovalRequest, close_request
 from models.base import iso_utc
 from models.ids import new_id
 from models.llm_calls import insert_calls
@@ -167,6 +168,10 @@ def _record_failure(
     retry = outcome.retryable and step_run.attempt < policy.max_attempts
     if outcome.updates:
         change.update(state={**run.state, **outcome.updates})
+    if run.status == statuses.PAUSED:
+        # An approval step failed undecided (APPROVAL_TIMEOUT): retried or not, the run no
+        # longer waits on that attempt's request.
+        change.also(functools.partial(close_request, step_run, change.now))
     change.move_step(
         step_run, statuses.FAILED, "STEP_FAILED", {"error": error, "willRetry": retry}, error=error
     )

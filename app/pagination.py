@@ -1,4 +1,8 @@
-"""`page` and `pageSize` query parameters, and the `meta` block of every list."""
+"""`page` and `pageSize` query parameters, and the `meta` block of every list.
+
+A list may also be read whole: asked for with neither parameter, it answers every row up to
+`WHOLE_LIST_LIMIT` on one page, and `meta.total` tells a client when there were more.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,8 @@ from models.validation import Problems
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+#: The most rows a list read whole answers with.
+WHOLE_LIST_LIMIT = 1_000
 
 _DIGITS = re.compile(r"[0-9]{1,9}")
 
@@ -25,8 +31,14 @@ class Page:
     size: int
 
     @classmethod
-    def from_request(cls, req: falcon.Request, problems: Problems) -> Page:
-        """Read `page` and `pageSize`, noting bad values in `problems`."""
+    def from_request(cls, req: falcon.Request, problems: Problems, *, whole: bool = False) -> Page:
+        """Read `page` and `pageSize`, noting bad values in `problems`.
+
+        With `whole`, a request that names neither gets the list whole: the first
+        `WHOLE_LIST_LIMIT` rows, on one page.
+        """
+        if whole and req.get_param("page") is None and req.get_param("pageSize") is None:
+            return cls(1, WHOLE_LIST_LIMIT)
         number = _param(req, "page", 1, 1, None, problems)
         size = _param(req, "pageSize", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE, problems)
         return cls(number, size)

@@ -140,6 +140,7 @@ def approval_request(a: ApprovalRequest) -> dict[str, Any]:
         "decidedAt": timestamp(a.decided_at),
         "editedContent": a.edited_content,
         "expiresAt": timestamp(a.expires_at),
+        "closedAt": timestamp(a.closed_at),
         "createdAt": timestamp(a.created_at),
     }
 

@@ -12,6 +12,8 @@ check each run:
 - `version`: its version equals the number of its events (one per transition);
 - `nothing_due`: a PENDING or RUNNING run has a timer (a redrive or a worker's lease), a final
   one has none, and, once the system is idle, no timer is overdue by more than a tolerance.
+- `approvals`: each of its approval requests is one of pending (undecided, and the run PAUSED
+  at that step run's attempt), decided, or closed (undecided, `closed_at` set, not awaited).
 
 The reads run in one REPEATABLE READ transaction, so they see one moment of a busy database.
 """
@@ -37,6 +39,7 @@ RULES = (
     "event_order",
     "version",
     "nothing_due",
+    "approvals",
 )
 
 #: Statuses in which nothing happens to a run without a timer or a command.
@@ -92,7 +95,7 @@ def check(
         is a violation (the clock should have fired it).
     """
     ids = None if run_ids is None else sorted(set(run_ids))
-    runs, step_runs, events = _load(ids)
+    runs, step_runs, events, approvals = _load(ids)
     violations = []
     if ids is not None:
         missing = set(ids) - {run.id for run in runs}
@@ -102,6 +105,10 @@ def check(
         steps_of_run = step_runs.get(run.id, [])
         events_of_run = events.get(run.id, [])
         violations += _check_run(run, steps_of_run, events_of_run, expect, overdue_after, now)
+        violations += [
+            Violation(run.id, "approvals", problem)
+            for problem in _approval_problems(approvals.get(run.id, []))
+        ]
     return violations
 
 
@@ -128,6 +135,14 @@ class _StepRun:
 
 
 @dataclass(frozen=True)
+class _Approval:
+    id: str
+    decided: bool
+    closed: bool
+    awaited: bool
+
+
+@dataclass(frozen=True)
 class _Event:
     id: str
     sequence: int
@@ -142,9 +157,18 @@ _STEP_RUNS = "SELECT run_id, id, step_index, step_name, step_type, status, attem
 #: it fences on was committed, and one change's ids increase.
 _EVENTS = "SELECT run_id, id, sequence, step_run_id, event_type, payload FROM run_event"
 _EVENT_ORDER = " ORDER BY run_id, sequence"
+#: Each approval request, and whether its run still waits on it.
+_APPROVALS = (
+    "SELECT a.run_id, a.id, a.decision IS NOT NULL, a.closed_at IS NOT NULL, EXISTS ("
+    " SELECT 1 FROM workflow_run r JOIN step_run s ON s.id = r.current_step_run_id"
+    " WHERE r.id = a.run_id AND r.status = 'PAUSED' AND s.id = a.step_run_id"
+    " AND s.attempt = a.attempt) FROM approval_request a"
+)
 
 
-def _load(ids: list[str] | None) -> tuple[list[Run], dict[str, list], dict[str, list]]:
+def _load(
+    ids: list[str] | None,
+) -> tuple[list[Run], dict[str, list], dict[str, list], dict[str, list]]:
     where, params = ("", ()) if ids is None else (" WHERE {} = ANY(%s)", (ids,))
     opened = db.connect(reuse_if_open=True)
     try:
@@ -163,10 +187,13 @@ def _load(ids: list[str] | None) -> tuple[list[Run], dict[str, list], dict[str, 
                 _EVENTS + where.format("run_id") + _EVENT_ORDER, params
             ):
                 events.setdefault(run_id, []).append(_Event(*row))
+            approvals: dict[str, list[_Approval]] = {}
+            for run_id, *row in db.execute_sql(_APPROVALS + where.format("a.run_id"), params):
+                approvals.setdefault(run_id, []).append(_Approval(*row))
     finally:
         if opened:
             db.close()
-    return runs, step_runs, events
+    return runs, step_runs, events, approvals
 
 
 def _check_run(
@@ -385,6 +412,21 @@ def _timer_problems(
     ):
         return [f"{run.status} with a timer overdue since {run.next_run_at}"]
     return []
+
+
+def _approval_problems(approvals: list[_Approval]) -> list[str]:
+    problems = []
+    for approval in approvals:
+        if approval.decided and approval.closed:
+            problems.append(f"approval request {approval.id} is both decided and closed")
+        elif approval.closed and approval.awaited:
+            problems.append(f"approval request {approval.id} is closed, yet its run waits on it")
+        elif not (approval.decided or approval.closed or approval.awaited):
+            problems.append(
+                f"approval request {approval.id} is undecided and its run no longer waits on "
+                "it, but it is not closed"
+            )
+    return problems
 
 
 def summary(violations: list[Violation]) -> dict[str, int]:

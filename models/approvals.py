@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import peewee
 
 from models import statuses
@@ -30,6 +32,10 @@ class ApprovalRequest(BaseModel):
     decided_by = peewee.CharField(max_length=200, null=True)
     decided_at = peewee.DateTimeField(null=True)
     edited_content = peewee.JSONField(null=True)
+    #: When the run stopped waiting on this request without a decision (cancelled, or the
+    #: approval step failed: a timeout...). Never set with `decided_at`: a request is pending,
+    #: decided or closed.
+    closed_at = peewee.DateTimeField(null=True)
     expires_at = peewee.DateTimeField(null=True)
     created_at = peewee.DateTimeField(default=utcnow)
 
@@ -60,28 +66,49 @@ def approval_requests_of_workspace(
 ) -> peewee.ModelSelect:
     """The workspace's approval requests, unexecuted, newest first (by `id`).
 
-    `pending=True`: undecided, and the run still paused at that request; `pending=False`:
-    decided; None: every request.
+    `pending=True`: undecided, and the run still waits on it (PAUSED at that step run's
+    attempt); `pending=False`: every other request, decided or closed; None: every request.
+    The two filters split the requests whatever `closed_at` says.
     """
     query = ApprovalRequest.select().where(ApprovalRequest.workspace == workspace_id)
     if pending is True:
-        query = _still_awaited(query)
+        query = query.where(_awaited())
     elif pending is False:
-        query = query.where(ApprovalRequest.decision.is_null(False))
+        query = query.where(~_awaited())
     # Ids are time-sortable, and (workspace_id, id) is indexed.
     return query.order_by(ApprovalRequest.id.desc())
 
 
-def _still_awaited(query: peewee.ModelSelect) -> peewee.ModelSelect:
-    """Requests nobody decided whose run is still PAUSED at that step run's attempt."""
-    return (
-        query.join(WorkflowRun, on=ApprovalRequest.run == WorkflowRun.id)
-        .switch(ApprovalRequest)
-        .join(StepRun, on=ApprovalRequest.step_run == StepRun.id)
+def _awaited() -> peewee.Expression:
+    """True of a request nobody decided whose run is still PAUSED at that step run's attempt.
+
+    An EXISTS, so that its negation is never NULL: a run with no current step run is not
+    waiting on anything.
+    """
+    waiting = (
+        StepRun.select(StepRun.id)
+        .join(WorkflowRun, on=WorkflowRun.current_step_run_id == StepRun.id)
         .where(
-            ApprovalRequest.decision.is_null()
-            & (WorkflowRun.status == statuses.PAUSED)
-            & (WorkflowRun.current_step_run_id == ApprovalRequest.step_run)
+            (StepRun.id == ApprovalRequest.step_run)
             & (StepRun.attempt == ApprovalRequest.attempt)
+            & (WorkflowRun.id == ApprovalRequest.run)
+            & (WorkflowRun.status == statuses.PAUSED)
         )
+    )
+    return ApprovalRequest.decision.is_null() & peewee.fn.EXISTS(waiting)
+
+
+def close_request(step_run: StepRun, now: datetime.datetime) -> None:
+    """Close the undecided request of the step run's attempt, if it asked: its run no longer
+    waits on it (cancelled, or the approval step failed). Written in the run change's
+    transaction, which the run's version fences against a decision."""
+    (
+        ApprovalRequest.update(closed_at=now)
+        .where(
+            (ApprovalRequest.step_run == step_run.id)
+            & (ApprovalRequest.attempt == step_run.attempt)
+            & ApprovalRequest.decision.is_null()
+            & ApprovalRequest.closed_at.is_null()
+        )
+        .execute()
     )

@@ -7,11 +7,12 @@ makes a worker go on (`actors.execute_step`), after the commit.
 from __future__ import annotations
 
 import datetime
+import functools
 from collections.abc import Callable
 from typing import Any
 
 from models import config, statuses
-from models.approvals import DECISIONS, EDITED, ApprovalRequest
+from models.approvals import DECISIONS, EDITED, ApprovalRequest, close_request
 from models.base import utcnow
 from models.definitions import definition_steps
 from models.errors import RunConflict, StevoraError
@@ -34,7 +35,8 @@ def redrive_at() -> datetime.datetime:
 
 
 def cancel_run(run_id: str) -> WorkflowRun:
-    """Cancel a PENDING, RUNNING, WAITING or PAUSED run, with its current step run.
+    """Cancel a PENDING, RUNNING, WAITING or PAUSED run, with its current step run; the
+    approval request a PAUSED run waits on is closed undecided.
 
     A worker that finishes a step afterwards finds the version moved and records nothing.
     """
@@ -46,6 +48,8 @@ def cancel_run(run_id: str) -> WorkflowRun:
         step_run = _current_step_run(run)
         if step_run is not None and step_run.status in (statuses.RUNNING, statuses.WAITING):
             change.move_step(step_run, statuses.CANCELLED, None)
+        if step_run is not None and run.status == statuses.PAUSED:
+            change.also(functools.partial(close_request, step_run, change.now))
         change.move(statuses.CANCELLED, "WORKFLOW_CANCELLED", {"previousStatus": run.status})
         try:
             return change.commit()
@@ -132,7 +136,8 @@ def decide_approval(
     decided_by: str | None = None,
     edited_content: Any = None,
 ) -> tuple[ApprovalRequest, StepRun]:
-    """Record a decision and wake the PAUSED run; deciding twice raises `NotAllowed`."""
+    """Record a decision and wake the PAUSED run; deciding twice, or deciding a request that
+    was closed (its run no longer waits on it), raises `NotAllowed`."""
     if decision not in DECISIONS:
         raise ValueError(f"unknown decision {decision!r}")
     if request.decision is not None:
@@ -144,8 +149,11 @@ def decide_approval(
         and run.current_step_run_id == request.step_run_id
         and step_run.attempt == request.attempt
     )
-    if not waiting:
-        raise NotAllowed(f"the run is {run.status} and no longer waits for this approval")
+    if request.closed_at is not None or not waiting:
+        raise NotAllowed(
+            f"approval request {request.id} was closed undecided: its run is {run.status} "
+            "and no longer waits on it"
+        )
     now = utcnow()
     change = RunChange(run)
     change.move_step(step_run, statuses.RUNNING, None)
@@ -165,11 +173,15 @@ def decide_approval(
                 decided_at=now,
                 edited_content=edited_content if decision == EDITED else None,
             )
-            .where((ApprovalRequest.id == request.id) & ApprovalRequest.decision.is_null())
+            .where(
+                (ApprovalRequest.id == request.id)
+                & ApprovalRequest.decision.is_null()
+                & ApprovalRequest.closed_at.is_null()
+            )
             .execute()
         )
         if updated != 1:
-            raise RunConflict(f"approval request {request.id} was decided meanwhile")
+            raise RunConflict(f"approval request {request.id} was decided or closed meanwhile")
 
     change.also(record_decision)
     try:

@@ -56,7 +56,7 @@ def test_list_shows_no_secret_and_is_newest_first(client, auth):
     assert first["key"] not in result.text and hash_key(first["key"]) not in result.text
     # The default key made this call, so it has been used.
     assert TIMESTAMP.match(data[2]["lastUsedAt"]) and data[0]["lastUsedAt"] is None
-    assert result.json["meta"] == {"page": 1, "pageSize": 20, "total": 3, "totalPages": 1}
+    assert result.json["meta"] == {"page": 1, "pageSize": 1000, "total": 3, "totalPages": 1}
 
 
 def test_list_paginates(client, auth):

@@ -8,9 +8,12 @@ import pytest
 
 from harness.invariants import InvariantViolated, assert_invariants, check
 from models import statuses
+from models.approvals import ApprovalRequest
 from models.base import utcnow
+from models.operations import cancel_run
 from models.runs import RunEvent, StepRun, WorkflowRun
 from models.transitions import RunChange
+from tests import run_states
 from tests.api_support import wait_until
 from tests.run_states import TASK
 from tests.support import create_run_over_http, insert_definition, insert_run, wait_for_run
@@ -200,3 +203,20 @@ def test_an_unexpected_status_and_a_missing_run_are_caught(completed):
     assert _rules(completed.id, expect=lambda run: {statuses.FAILED}) == {"status"}
     with pytest.raises(InvariantViolated, match="no such run"):
         assert_invariants([completed.id, "wfrun_" + "0" * 26])
+
+
+def test_an_undecided_request_its_run_left_unclosed_is_caught(workspace):
+    closed_run, _, _ = run_states.paused(workspace[0])
+    cancel_run(closed_run.id)
+    assert _rules(closed_run.id) == set()
+
+    # Cancelled behind `cancel_run`'s back: the request stays open with nobody waiting on it
+    run, step_run, _ = run_states.paused(workspace[0])
+    change = RunChange(run).move_step(step_run, statuses.CANCELLED, None)
+    change.move(statuses.CANCELLED, "WORKFLOW_CANCELLED").commit()
+    assert _rules(run.id) == {"approvals"}
+
+    # Closed while its run still waits on it
+    waiting_run, _, waiting = run_states.paused(workspace[0])
+    ApprovalRequest.update(closed_at=utcnow()).where(ApprovalRequest.id == waiting.id).execute()
+    assert _rules(waiting_run.id) == {"approvals"}

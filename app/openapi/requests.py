@@ -62,8 +62,15 @@ def request_schemas() -> dict[str, dict[str, Any]]:
         "Decision": {
             "oneOf": [
                 record(
-                    {"decision": {"enum": [APPROVED, REJECTED]}, "decidedBy": decided_by},
-                    optional=("decidedBy",),
+                    {
+                        "decision": {"enum": [APPROVED, REJECTED]},
+                        "editedContent": {
+                            "description": "Accepted and ignored (null too): only edited "
+                            "replaces the content.",
+                        },
+                        "decidedBy": decided_by,
+                    },
+                    optional=("editedContent", "decidedBy"),
                 ),
                 record(
                     {

@@ -25,8 +25,9 @@ class ApiKeys:
         resp.media = {"success": True, "data": serializers.new_api_key(key, raw_key)}
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Newest first; without `page` or `pageSize`, every key (up to the whole-list limit)."""
         problems = Problems()
-        page = Page.from_request(req, problems)
+        page = Page.from_request(req, problems, whole=True)
         problems.raise_if_any()
         query = keys_of_workspace(req.context.workspace.id)
         resp.media = paginate(query, page, serializers.api_key)

@@ -32,10 +32,11 @@ class ApprovalRequests:
         self.broker = broker
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        """Newest first. `pending=true`: undecided, and the run still paused at that request;
-        `pending=false`: decided; absent: every request."""
+        """Newest first; without `page` or `pageSize`, every match (up to the whole-list
+        limit). `pending=true`: undecided, and the run still waits on it; `pending=false`:
+        every other request, decided or closed; absent: every request."""
         problems = Problems()
-        page = Page.from_request(req, problems)
+        page = Page.from_request(req, problems, whole=True)
         pending = Fields(problems, req.params).choice("pending", ("true", "false"), required=False)
         problems.raise_if_any()
         query = approval_requests_of_workspace(
@@ -48,7 +49,7 @@ class ApprovalRequests:
         resp.media = {"success": True, "data": serializers.approval_request(request)}
 
     def on_post_decide(self, req: falcon.Request, resp: falcon.Response, request_id: str) -> None:
-        """Record the decision and wake the run; 409 when decided already or the run moved on."""
+        """Record the decision and wake the run; 409 when decided already or closed."""
         body = read_object(req)
         decision, decided_by, edited_content = _read_decision(body)
         request = _find(req, request_id)
@@ -58,7 +59,8 @@ class ApprovalRequests:
 
 
 def _read_decision(body: dict[str, Any]) -> tuple[str, str | None, Any]:
-    """`(decision, decidedBy, editedContent)`; `editedContent` only, and always, for edited."""
+    """`(decision, decidedBy, editedContent)`. `editedContent` is required for edited; with
+    another decision it is accepted and ignored, as Stevora's clients send it (SPEC 14)."""
     problems = Problems()
     fields = Fields(problems, body)
     fields.only(DECIDE_FIELDS)
@@ -67,8 +69,6 @@ def _read_decision(body: dict[str, Any]) -> tuple[str, str | None, Any]:
     edited_content = body.get("editedContent", MISSING)
     if decision == EDITED and (edited_content is MISSING or edited_content is None):
         fields.add("editedContent", "is required when decision is edited")
-    elif decision is not None and decision != EDITED and edited_content is not MISSING:
-        fields.add("editedContent", "is only allowed when decision is edited")
     problems.raise_if_any()
     if decision != EDITED:
         return decision, decided_by, None

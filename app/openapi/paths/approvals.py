@@ -7,6 +7,7 @@ from typing import Any
 from app.openapi.errors import KEYED
 from app.openapi.parameters import PAGE, PAGE_SIZE, path_id, query
 from app.openapi.paths.operation import json_answer, one, operation, page
+from app.pagination import WHOLE_LIST_LIMIT
 
 
 def path_items() -> dict[str, dict[str, Any]]:
@@ -16,7 +17,8 @@ def path_items() -> dict[str, dict[str, Any]]:
         "/v1/approval-requests": {
             "get": operation(
                 "listApprovalRequests",
-                "The workspace's approval requests, newest first.",
+                "The workspace's approval requests, newest first; with neither page nor "
+                f"pageSize, all of them (at most {WHOLE_LIST_LIMIT}; meta.total counts all).",
                 "Approvals",
                 {200: json_answer(page("ApprovalRequest"), "A page of approval requests.")},
                 (400, *KEYED),
@@ -26,7 +28,8 @@ def path_items() -> dict[str, dict[str, Any]]:
                     query(
                         "pending",
                         {"type": "boolean"},
-                        "true: undecided, the run still paused there; false: decided.",
+                        "true: undecided, and the run still waits on it; false: every other, "
+                        "decided or closed (closedAt).",
                     ),
                 ),
             )
@@ -44,7 +47,7 @@ def path_items() -> dict[str, dict[str, Any]]:
         "/v1/approval-requests/{request_id}/decide": {
             "post": operation(
                 "decideApprovalRequest",
-                "Decide; 409 when decided already or the run moved on.",
+                "Decide; 409 when decided already or closed (the run moved on).",
                 "Approvals",
                 {200: json_answer(one("ApprovalRequest"), "The approval request, decided.")},
                 (400, 404, 409, *KEYED),

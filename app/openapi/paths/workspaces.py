@@ -7,6 +7,7 @@ from typing import Any
 from app.openapi.errors import KEYED, STORED
 from app.openapi.parameters import PAGE, PAGE_SIZE, path_id
 from app.openapi.paths.operation import json_answer, one, operation, page
+from app.pagination import WHOLE_LIST_LIMIT
 
 
 def path_items() -> dict[str, dict[str, Any]]:
@@ -43,7 +44,8 @@ def path_items() -> dict[str, dict[str, Any]]:
             ),
             "get": operation(
                 "listApiKeys",
-                "The workspace's keys, newest first; never the raw key.",
+                "The workspace's keys, newest first; never the raw key. With neither page nor "
+                f"pageSize, all of them (at most {WHOLE_LIST_LIMIT}; meta.total counts all).",
                 "API keys",
                 {200: json_answer(page("ApiKey"), "A page of keys.")},
                 (400, *KEYED),

@@ -26,6 +26,12 @@ def component_schemas() -> dict[str, dict[str, Any]]:
                 "decidedAt": nullable(TIMESTAMP),
                 "editedContent": ANY,
                 "expiresAt": nullable(TIMESTAMP),
+                "closedAt": {
+                    **nullable(TIMESTAMP),
+                    "description": "When the run stopped waiting on this request without a "
+                    "decision (cancelled, or the step failed: a timeout); null while pending "
+                    "and once decided.",
+                },
                 "createdAt": TIMESTAMP,
             }
         ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.errors import CODES
+from app.pagination import WHOLE_LIST_LIMIT
 from models.json_schema import integer, record, ref, text
 
 
@@ -46,7 +47,7 @@ def component_schemas() -> dict[str, dict[str, Any]]:
         "ListMeta": record(
             {
                 "page": integer(1),
-                "pageSize": integer(1, 100),
+                "pageSize": integer(1, WHOLE_LIST_LIMIT),
                 "total": integer(0),
                 "totalPages": integer(0),
             }
