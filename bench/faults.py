@@ -63,10 +63,12 @@ def main() -> int:
     from harness.invariants import check, summary
     from harness.processes import System, worker_command
     from models import statuses
-    from models.db import db
+    from models.config import Settings, configure
+    from models.db import bind_database, db
     from models.keys import create_workspace
     from models.migrate import create_database, migrate
 
+    bind_database(configure(Settings.from_env()))
     database = urlparse(args.database_url)
     ensure_running(database.hostname, database.port or 5432, args.broker_host, 5672)
     subprocess.run(["rabbitmqctl", "-q", "add_vhost", args.vhost], check=True)

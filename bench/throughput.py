@@ -203,8 +203,11 @@ def _check_reachable(base: str) -> None:
 
 def _new_workspace_key() -> str:
     """A key of a fresh workspace, made directly in the database the system uses."""
-    from models.db import db
+    from models.config import current
+    from models.db import bind_database, db
     from models.keys import create_workspace
+
+    bind_database(current())
 
     slug = f"bench-{int(time.time())}-{secrets.token_hex(3)}"
     with db.connection_context():
