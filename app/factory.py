@@ -69,7 +69,7 @@ def _add_routes(app: falcon.App, broker: dramatiq.Broker) -> None:
     app.add_route("/v1/workflow-definitions/{definition_id}", definitions, suffix="item")
     runs = Runs(broker)
     app.add_route("/v1/workflow-runs", runs)
-    app.add_route("/v1/workflow-runs/batch", RunBatches(broker))
+    app.add_route("/v1/workflow-runs/batch", RunBatches())
     bulk = RunsBulk(broker)
     app.add_route("/v1/workflow-runs/bulk/cancel", bulk, suffix="cancel")
     app.add_route("/v1/workflow-runs/bulk/retry", bulk, suffix="retry")

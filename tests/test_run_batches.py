@@ -33,7 +33,7 @@ def bulk(client, auth, operation, **filters):
     return client.simulate_post(f"/v1/workflow-runs/bulk/{operation}", headers=auth, json=filters)
 
 
-def test_a_batch_creates_every_run_in_order_and_they_run(client, auth, worker):
+def test_a_batch_creates_every_run_in_order_and_the_clock_starts_them(client, auth, worker, clock):
     definition_id = define(client, auth)
     runs = [{"definitionId": definition_id, "input": {"n": n}} for n in range(25)]
 
