@@ -150,9 +150,11 @@ def usd(value: Decimal | int | float | None) -> float:
 
 
 def llm_call(c: LlmCall) -> dict[str, Any]:
+    """A call; `c.step_run` must be loaded with it (a join, `calls_of_run`) for its name."""
     return {
         "id": c.id,
         "stepRunId": c.step_run_id,
+        "stepName": c.step_run.step_name,
         "attempt": c.attempt,
         "model": c.model,
         "provider": c.provider,

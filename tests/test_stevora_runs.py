@@ -1,0 +1,117 @@
+"""Runs, costs, webhooks, definitions and events as Stevora's documentation shows them (SPEC
+section 14), through HTTP and a worker, each checked against the database.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from models import statuses
+from models.llm_calls import LlmCall
+from models.runs import StepRun
+from tests.llm_servers import OPENAI, FakeProvider, point_at, text
+from tests.support import create_run_over_http, wait_for_run
+
+
+@pytest.fixture
+def openai(monkeypatch):
+    with FakeProvider(OPENAI) as server:
+        point_at(monkeypatch, openai=server)
+        yield server
+
+
+def llm_step(name: str, model: str = "gpt-4o") -> dict:
+    return {
+        "type": "llm",
+        "name": name,
+        "model": model,
+        "messages": [{"role": "user", "content": "Write a welcome email for {{companyName}}"}],
+        "temperature": 0.7,
+        "maxTokens": 500,
+    }
+
+
+@pytest.fixture
+def llm_run(client, auth, worker, openai):
+    """A COMPLETED run of two llm steps, one call each; its id."""
+    openai.script(
+        text("Welcome aboard!", input_tokens=245, output_tokens=312),
+        text("onboarding", input_tokens=595, output_tokens=168),
+    )
+    steps = [llm_step("generate-welcome-email"), llm_step("classify-intent", "gpt-4o-mini")]
+    run_id = create_run_over_http(client, auth, steps, {"companyName": "Acme Corp"})
+    assert wait_for_run(run_id).status == statuses.COMPLETED
+    return run_id
+
+
+# Costs.
+
+
+def test_each_call_of_a_runs_cost_has_its_step_name(client, auth, llm_run):
+    cost = client.simulate_get(f"/v1/workflow-runs/{llm_run}/cost", headers=auth)
+
+    assert cost.status_code == 200, cost.json
+    calls = cost.json["data"]["calls"]
+    stored = {s.id: s.step_name for s in StepRun.select().where(StepRun.run == llm_run)}
+    assert [c["stepName"] for c in calls] == ["generate-welcome-email", "classify-intent"]
+    assert all(c["stepName"] == stored[c["stepRunId"]] for c in calls)
+
+
+def test_the_cost_of_the_docs_example_run_is_404(client, auth):
+    missing = client.simulate_get("/v1/workflow-runs/wfrun_def456/cost", headers=auth)
+    assert missing.status_code == 404 and missing.json["error"]["code"] == "NOT_FOUND"
+
+
+def summary(client, auth, query: str = "") -> dict:
+    answer = client.simulate_get("/v1/cost/summary", query_string=query, headers=auth)
+    assert answer.status_code == 200, answer.json
+    return answer.json["data"]
+
+
+def test_a_summary_without_from_and_to_covers_all_time(client, auth, llm_run):
+    recent = summary(client, auth)
+    assert recent["calls"] == 2 and recent["totalCostUsd"] > 0
+
+    long_ago = LlmCall.created_at - datetime.timedelta(days=60)
+    assert LlmCall.update(created_at=long_ago).where(LlmCall.run == llm_run).execute() == 2
+    backdated = summary(client, auth)
+
+    assert (backdated["from"], backdated["to"]) == (None, None)
+    totals = ("totalCostUsd", "totalInputTokens", "totalOutputTokens", "calls", "byModel")
+    assert {k: backdated[k] for k in totals} == {k: recent[k] for k in totals}
+    days = {call.created_at.date().isoformat() for call in LlmCall.select()}
+    assert [day["day"] for day in backdated["byDay"]] == sorted(days)
+
+
+def test_a_summary_takes_the_window_the_docs_write(client, auth, llm_run):
+    first, second = LlmCall.select().where(LlmCall.run == llm_run).order_by(LlmCall.id)
+    LlmCall.update(created_at=datetime.datetime(2026, 4, 2, 12)).where(
+        LlmCall.id == first.id
+    ).execute()
+    LlmCall.update(created_at=datetime.datetime(2026, 5, 1, 9)).where(
+        LlmCall.id == second.id
+    ).execute()
+
+    april = summary(client, auth, "from=2026-04-01T00:00:00Z&to=2026-04-30T23:59:59Z")
+
+    assert (april["from"], april["to"]) == ("2026-04-01T00:00:00.000Z", "2026-04-30T23:59:59.000Z")
+    assert (april["calls"], april["totalInputTokens"]) == (1, first.input_tokens)
+    assert [m["model"] for m in april["byModel"]] == [first.model]
+    assert summary(client, auth, "from=2026-04-01T00:00:00Z")["calls"] == 2
+    assert summary(client, auth, "to=2026-04-30T23:59:59Z")["calls"] == 1
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("from=2026-04-30T23:59:59Z&to=2026-04-01T00:00:00Z", "from"),
+        ("from=last-month", "from"),
+        ("to=2026-04-31", "to"),
+    ],
+)
+def test_a_bad_summary_window_is_still_400(client, auth, query, field):
+    refused = client.simulate_get("/v1/cost/summary", query_string=query, headers=auth)
+    assert refused.status_code == 400
+    assert [f["field"] for f in refused.json["error"]["details"]["fields"]] == [field]
