@@ -169,13 +169,14 @@ def llm_call(c: LlmCall) -> dict[str, Any]:
 
 
 def webhook(w: Webhook) -> dict[str, Any]:
-    """A webhook as listed: never its secret."""
+    """A webhook as listed: never its secret. It is active until it is deleted."""
     return {
         "id": w.id,
+        "workspaceId": w.workspace_id,
         "url": w.url,
         "events": w.events,
+        "isActive": w.deleted_at is None,
         "createdAt": timestamp(w.created_at),
-        "deletedAt": timestamp(w.deleted_at),
     }
 
 

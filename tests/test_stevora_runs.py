@@ -11,6 +11,7 @@ import pytest
 from models import statuses
 from models.llm_calls import LlmCall
 from models.runs import StepRun
+from models.webhooks import Webhook
 from tests.llm_servers import OPENAI, FakeProvider, point_at, text
 from tests.support import create_run_over_http, wait_for_run
 
@@ -115,3 +116,52 @@ def test_a_bad_summary_window_is_still_400(client, auth, query, field):
     refused = client.simulate_get("/v1/cost/summary", query_string=query, headers=auth)
     assert refused.status_code == 400
     assert [f["field"] for f in refused.json["error"]["details"]["fields"]] == [field]
+
+
+# Webhooks.
+
+#: The docs' webhook, at a public address so that nothing is resolved (no clock runs: nothing
+#: is sent).
+HOOK = {
+    "url": "https://93.184.215.14/webhooks/stevora",
+    "events": ["workflow.completed", "workflow.failed", "approval.requested"],
+}
+
+
+def test_a_webhook_has_stevoras_fields_and_is_active_until_deleted(client, auth, workspace):
+    created = client.simulate_post("/v1/webhooks", headers=auth, json=HOOK)
+
+    assert created.status_code == 201, created.json
+    data = created.json["data"]
+    fields = {"id", "workspaceId", "url", "events", "isActive", "createdAt"}
+    assert set(data) == fields | {"secret"}
+    stored = Webhook.get_by_id(data["id"])
+    assert (data["workspaceId"], data["secret"]) == (workspace[0].id, stored.secret)
+    assert (data["url"], data["events"], data["isActive"]) == (HOOK["url"], HOOK["events"], True)
+    shown = {k: v for k, v in data.items() if k != "secret"}
+    assert client.simulate_get(f"/v1/webhooks/{data['id']}", headers=auth).json["data"] == shown
+    assert client.simulate_get("/v1/webhooks", headers=auth).json["data"] == [shown]
+
+    deleted = client.simulate_delete(f"/v1/webhooks/{data['id']}", headers=auth)
+
+    assert deleted.status_code == 200
+    assert deleted.json["data"] == {**shown, "isActive": False}
+    assert Webhook.get_by_id(data["id"]).deleted_at is not None
+    gone = client.simulate_get(f"/v1/webhooks/{data['id']}", headers=auth)
+    assert gone.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {**HOOK, "url": "not a url"},
+        {**HOOK, "events": []},
+        {**HOOK, "events": ["workflow.started"]},
+    ],
+    ids=["an invalid URL", "no events", "an unknown event"],
+)
+def test_the_docs_bad_webhooks_are_400(client, auth, body):
+    refused = client.simulate_post("/v1/webhooks", headers=auth, json=body)
+
+    assert refused.status_code == 400 and refused.json["error"]["code"] == "VALIDATION_ERROR"
+    assert Webhook.select().count() == 0
