@@ -60,6 +60,8 @@ def new_api_key(key: ApiKey, raw_key: str) -> dict[str, Any]:
 
 
 def definition(d: WorkflowDefinition) -> dict[str, Any]:
+    """A definition; immutable, so its `updatedAt` is its `createdAt` (SPEC section 14)."""
+    created_at = timestamp(d.created_at)
     return {
         "id": d.id,
         "workspaceId": d.workspace_id,
@@ -67,7 +69,8 @@ def definition(d: WorkflowDefinition) -> dict[str, Any]:
         "version": d.version,
         "description": d.description,
         "steps": d.steps,
-        "createdAt": timestamp(d.created_at),
+        "createdAt": created_at,
+        "updatedAt": created_at,
     }
 
 

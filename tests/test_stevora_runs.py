@@ -9,6 +9,8 @@ import datetime
 import pytest
 
 from models import statuses
+from models.base import iso_utc
+from models.definitions import WorkflowDefinition
 from models.llm_calls import LlmCall
 from models.runs import StepRun
 from models.webhooks import Webhook
@@ -165,3 +167,47 @@ def test_the_docs_bad_webhooks_are_400(client, auth, body):
 
     assert refused.status_code == 400 and refused.json["error"]["code"] == "VALIDATION_ERROR"
     assert Webhook.select().count() == 0
+
+
+# Definitions.
+
+ONBOARDING = {
+    "name": "customer-onboarding",
+    "version": "1.0.0",
+    "description": "Automated customer onboarding with AI research",
+    "steps": [
+        {
+            "type": "task",
+            "name": "enrich-company",
+            "handler": "echo",
+            "config": {"source": "clearbit"},
+        },
+        {
+            "type": "approval",
+            "name": "review-email",
+            "contentKey": "source",
+            "prompt": "Review the generated welcome email before sending",
+        },
+    ],
+}
+
+
+def test_a_definition_carries_updated_at_equal_to_created_at(client, auth):
+    created = client.simulate_post("/v1/workflow-definitions", headers=auth, json=ONBOARDING)
+
+    assert created.status_code == 201, created.json
+    data = created.json["data"]
+    stored = WorkflowDefinition.get_by_id(data["id"])
+    assert data["createdAt"] == data["updatedAt"] == iso_utc(stored.created_at)
+    one = client.simulate_get(f"/v1/workflow-definitions/{data['id']}", headers=auth)
+    listed = client.simulate_get("/v1/workflow-definitions?name=customer-onboarding", headers=auth)
+    assert one.json["data"] == data and listed.json["data"] == [data]
+
+    again = client.simulate_post("/v1/workflow-definitions", headers=auth, json=ONBOARDING)
+
+    assert again.status_code == 409 and again.json["error"]["code"] == "CONFLICT"
+    assert WorkflowDefinition.select().count() == 1
+    assert client.simulate_get(f"/v1/workflow-definitions/{data['id']}", headers=auth).json == {
+        "success": True,
+        "data": data,
+    }
