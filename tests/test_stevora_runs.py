@@ -211,3 +211,62 @@ def test_a_definition_carries_updated_at_equal_to_created_at(client, auth):
         "success": True,
         "data": data,
     }
+
+
+# Events.
+
+
+def test_step_events_carry_the_step_type_and_the_duration(client, auth, worker, clock):
+    steps = [
+        {"type": "task", "name": "enrich-company", "handler": "sleepy", "config": {"seconds": 0.2}},
+        {
+            "type": "task",
+            "name": "send-email",
+            "handler": "fails_until",
+            "config": {"failures": 1},
+            "retry": {"maxAttempts": 2, "backoffMs": 100},
+        },
+        {"type": "wait", "name": "cooling-off", "durationMs": 300},
+    ]
+    run_id = create_run_over_http(client, auth, steps)
+    assert wait_for_run(run_id).status == statuses.COMPLETED
+
+    answer = client.simulate_get(
+        f"/v1/workflow-runs/{run_id}/events", query_string="page=1&pageSize=50", headers=auth
+    )
+
+    assert answer.status_code == 200
+    events = answer.json["data"]
+    step_runs = {s.id: s for s in StepRun.select().where(StepRun.run == run_id)}
+
+    def of(event_type):
+        found = [e for e in events if e["eventType"] == event_type]
+        return [(step_runs[e["stepRunId"]], e["payload"]) for e in found]
+
+    started = of("STEP_STARTED")
+    assert [(s.step_name, p["stepName"], p["stepType"], p["attempt"]) for s, p in started] == [
+        ("enrich-company", "enrich-company", "task", 1),
+        ("send-email", "send-email", "task", 1),
+        ("send-email", "send-email", "task", 2),
+        ("cooling-off", "cooling-off", "wait", 1),
+    ]
+    completed = of("STEP_COMPLETED")
+    assert [p["stepName"] for _, p in completed] == ["enrich-company", "send-email", "cooling-off"]
+    assert all(p["stepName"] == s.step_name for s, p in completed)
+    assert all(p["durationMs"] == s.duration_ms for s, p in completed)
+    durations = {p["stepName"]: p["durationMs"] for _, p in completed}
+    assert durations["enrich-company"] >= 200 and durations["cooling-off"] >= 300
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "status"),
+    [
+        ("/v1/workflow-runs/wfrun_def456/events", "page=1&pageSize=50", 404),
+        ("/v1/workflow-runs/{run}/events", "page=1&pageSize=101", 400),
+        ("/v1/workflow-runs/{run}/events", "page=0", 400),
+    ],
+)
+def test_bad_event_requests_are_refused(client, auth, path, query, status):
+    run_id = create_run_over_http(client, auth, [{"type": "task", "name": "t", "handler": "noop"}])
+    refused = client.simulate_get(path.format(run=run_id), query_string=query, headers=auth)
+    assert refused.status_code == status
