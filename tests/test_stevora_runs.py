@@ -8,11 +8,12 @@ import datetime
 
 import pytest
 
+from app.openapi import build_document
 from models import statuses
 from models.base import iso_utc
 from models.definitions import WorkflowDefinition
 from models.llm_calls import LlmCall
-from models.runs import StepRun
+from models.runs import StepRun, WorkflowRun
 from models.webhooks import Webhook
 from tests.llm_servers import OPENAI, FakeProvider, point_at, text
 from tests.support import create_run_over_http, wait_for_run
@@ -270,3 +271,83 @@ def test_bad_event_requests_are_refused(client, auth, path, query, status):
     run_id = create_run_over_http(client, auth, [{"type": "task", "name": "t", "handler": "noop"}])
     refused = client.simulate_get(path.format(run=run_id), query_string=query, headers=auth)
     assert refused.status_code == status
+
+
+# List filters holding ids of another format.
+
+
+@pytest.fixture
+def two_runs(client, auth):
+    """Two runs of one definition, created through the API; the definition's id."""
+    steps = [{"type": "task", "name": "t", "handler": "noop"}]
+    run_id = create_run_over_http(client, auth, steps)
+    definition_id = WorkflowRun.get_by_id(run_id).definition_id
+    again = client.simulate_post(
+        "/v1/workflow-runs", headers=auth, json={"definitionId": definition_id}
+    )
+    assert again.status_code == 201
+    assert WorkflowRun.select().where(WorkflowRun.definition == definition_id).count() == 2
+    return definition_id
+
+
+def listed(client, auth, path: str, query: str) -> dict:
+    answer = client.simulate_get(path, query_string=query, headers=auth)
+    assert answer.status_code == 200, (query, answer.json)
+    return answer.json
+
+
+def test_the_docs_definition_id_filters_runs_to_none(client, auth, two_runs):
+    found = listed(client, auth, "/v1/workflow-runs", "definitionId=wfdef_abc123")
+
+    assert found["data"] == []
+    assert found["meta"] == {"page": 1, "pageSize": 20, "total": 0, "totalPages": 0}
+    assert len(listed(client, auth, "/v1/workflow-runs", f"definitionId={two_runs}")["data"]) == 2
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        "wfdef_abc123&status=PENDING",
+        "wfrun_{ulid}",  # an id of another type
+        "WFDEF_{ulid}",
+        "wfdef_{ulid}x",
+        "{ulid}",
+        "wfdef_%00",
+        "",
+        "x" * 2000,
+    ],
+)
+def test_a_definition_id_of_another_format_matches_nothing(client, auth, two_runs, other):
+    ulid = two_runs.removeprefix("wfdef_")
+
+    found = listed(client, auth, "/v1/workflow-runs", "definitionId=" + other.format(ulid=ulid))
+
+    assert (found["data"], found["meta"]["total"]) == ([], 0)
+
+
+def test_every_id_filter_of_a_list_takes_an_id_of_another_format(client, auth, two_runs):
+    filters = [
+        (path, parameter["name"])
+        for path, item in build_document()["paths"].items()
+        if "get" in item and "{" not in path
+        for parameter in item["get"].get("parameters", ())
+        if parameter.get("in") == "query" and parameter["name"].endswith("Id")
+    ]
+    assert ("/v1/workflow-runs", "definitionId") in filters
+
+    for path, name in filters:
+        assert listed(client, auth, path, f"{name}=wfdef_abc123")["data"] == [], (path, name)
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("definitionId=wfdef_abc123&status=DONE", "status"),
+        ("definitionId=wfdef_abc123&definitionId=wfdef_def456", "definitionId"),
+        ("definitionId=wfdef_abc123&pageSize=0", "pageSize"),
+    ],
+)
+def test_other_bad_run_filters_are_still_400(client, auth, query, field):
+    refused = client.simulate_get("/v1/workflow-runs", query_string=query, headers=auth)
+    assert refused.status_code == 400
+    assert [f["field"] for f in refused.json["error"]["details"]["fields"]] == [field]
