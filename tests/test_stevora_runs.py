@@ -351,3 +351,81 @@ def test_other_bad_run_filters_are_still_400(client, auth, query, field):
     refused = client.simulate_get("/v1/workflow-runs", query_string=query, headers=auth)
     assert refused.status_code == 400
     assert [f["field"] for f in refused.json["error"]["details"]["fields"]] == [field]
+
+
+# Where a final run stopped.
+
+
+def current_step(client, auth, run_id: str) -> tuple:
+    """The run's current step as GET answers it, checked against the database."""
+    data = client.simulate_get(f"/v1/workflow-runs/{run_id}", headers=auth).json["data"]
+    stored = WorkflowRun.get_by_id(run_id)
+    assert (data["currentStepIndex"], data["currentStepName"]) == (
+        stored.current_step_index,
+        stored.current_step_name,
+    )
+    return data["status"], data["currentStepIndex"], data["currentStepName"]
+
+
+def test_a_completed_run_has_no_current_step(client, auth, worker):
+    steps = [
+        {"type": "task", "name": "enrich-company", "handler": "echo", "config": {"ok": True}},
+        {"type": "condition", "name": "check", "expression": "ok", "trueStep": "send-email"},
+        {"type": "task", "name": "skipped", "handler": "noop"},
+        {"type": "task", "name": "send-email", "handler": "noop"},
+    ]
+    run_id = create_run_over_http(client, auth, steps)
+
+    assert wait_for_run(run_id).status == statuses.COMPLETED
+
+    assert current_step(client, auth, run_id) == (statuses.COMPLETED, None, None)
+    (listed,) = client.simulate_get("/v1/workflow-runs", headers=auth).json["data"]
+    assert (listed["currentStepIndex"], listed["currentStepName"]) == (None, None)
+
+
+def test_failed_and_cancelled_runs_keep_the_step_where_they_stopped(client, auth, worker):
+    fails = [
+        {"type": "task", "name": "enrich-company", "handler": "noop"},
+        {"type": "task", "name": "charge", "handler": "boom", "retry": {"maxAttempts": 1}},
+    ]
+    failed = create_run_over_http(client, auth, fails)
+    waits = [
+        {"type": "task", "name": "enrich-company", "handler": "noop"},
+        {"type": "wait", "name": "cooling-off", "durationMs": 3_600_000},
+    ]
+    cancelled = create_run_over_http(client, auth, waits)
+    wait_for_run(cancelled, (statuses.WAITING,))
+
+    answer = client.simulate_post(f"/v1/workflow-runs/{cancelled}/cancel", headers=auth)
+
+    assert answer.status_code == 200
+    assert wait_for_run(failed).status == statuses.FAILED
+    assert current_step(client, auth, failed) == (statuses.FAILED, 1, "charge")
+    assert current_step(client, auth, cancelled) == (statuses.CANCELLED, 1, "cooling-off")
+
+
+def test_a_retried_run_that_completes_has_no_current_step(client, auth, worker):
+    steps = [
+        {"type": "task", "name": "a", "handler": "noop"},
+        {
+            "type": "task",
+            "name": "b",
+            "handler": "flaky",
+            "config": {"failures": 1},
+            "retry": {"maxAttempts": 1},
+        },
+    ]
+    run_id = create_run_over_http(client, auth, steps)
+    assert wait_for_run(run_id).status == statuses.FAILED
+    assert current_step(client, auth, run_id) == (statuses.FAILED, 1, "b")
+
+    retried = client.simulate_post(f"/v1/workflow-runs/{run_id}/retry", headers=auth)
+
+    assert retried.status_code == 200
+    assert wait_for_run(run_id).status == statuses.COMPLETED
+    assert current_step(client, auth, run_id) == (statuses.COMPLETED, None, None)
+
+
+def test_the_docs_example_run_is_404(client, auth):
+    missing = client.simulate_get("/v1/workflow-runs/wfrun_def456", headers=auth)
+    assert missing.status_code == 404 and missing.json["error"]["code"] == "NOT_FOUND"
