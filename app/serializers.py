@@ -60,6 +60,8 @@ def new_api_key(key: ApiKey, raw_key: str) -> dict[str, Any]:
 
 
 def definition(d: WorkflowDefinition) -> dict[str, Any]:
+    """A definition; immutable, so its `updatedAt` is its `createdAt` (SPEC section 14)."""
+    created_at = timestamp(d.created_at)
     return {
         "id": d.id,
         "workspaceId": d.workspace_id,
@@ -67,7 +69,8 @@ def definition(d: WorkflowDefinition) -> dict[str, Any]:
         "version": d.version,
         "description": d.description,
         "steps": d.steps,
-        "createdAt": timestamp(d.created_at),
+        "createdAt": created_at,
+        "updatedAt": created_at,
     }
 
 
@@ -151,9 +154,11 @@ def usd(value: Decimal | int | float | None) -> float:
 
 
 def llm_call(c: LlmCall) -> dict[str, Any]:
+    """A call; `c.step_run` must be loaded with it (a join, `calls_of_run`) for its name."""
     return {
         "id": c.id,
         "stepRunId": c.step_run_id,
+        "stepName": c.step_run.step_name,
         "attempt": c.attempt,
         "model": c.model,
         "provider": c.provider,
@@ -168,13 +173,14 @@ def llm_call(c: LlmCall) -> dict[str, Any]:
 
 
 def webhook(w: Webhook) -> dict[str, Any]:
-    """A webhook as listed: never its secret."""
+    """A webhook as listed: never its secret. It is active until it is deleted."""
     return {
         "id": w.id,
+        "workspaceId": w.workspace_id,
         "url": w.url,
         "events": w.events,
+        "isActive": w.deleted_at is None,
         "createdAt": timestamp(w.created_at),
-        "deletedAt": timestamp(w.deleted_at),
     }
 
 

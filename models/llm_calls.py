@@ -58,19 +58,26 @@ def insert_calls(rows: list[dict]) -> None:
 
 
 def calls_of_run(run_id: str) -> list[LlmCall]:
-    """Every call of a run, failed ones included, oldest first (by `id`)."""
-    return list(LlmCall.select().where(LlmCall.run == run_id).order_by(LlmCall.id))
+    """Every call of a run, failed ones included, oldest first (by `id`); each carries the name
+    of its step (`call.step_run.step_name`: the step run is read for its id and name only)."""
+    return list(
+        LlmCall.select(LlmCall, StepRun.id, StepRun.step_name)
+        .join(StepRun)
+        .where(LlmCall.run == run_id)
+        .order_by(LlmCall.id)
+    )
 
 
 def cost_summary(
-    workspace_id: str, start: datetime.datetime, end: datetime.datetime
+    workspace_id: str, start: datetime.datetime | None, end: datetime.datetime | None
 ) -> CostSummary:
-    """What the workspace's calls made in [start, end) cost, summed by the database."""
-    calls = LlmCall.select().where(
-        (LlmCall.workspace == workspace_id)
-        & (LlmCall.created_at >= start)
-        & (LlmCall.created_at < end)
-    )
+    """What the workspace's calls made in [start, end) cost, summed by the database. A bound
+    that is None leaves the window open on its side: with neither, it is all time."""
+    calls = LlmCall.select().where(LlmCall.workspace == workspace_id)
+    if start is not None:
+        calls = calls.where(LlmCall.created_at >= start)
+    if end is not None:
+        calls = calls.where(LlmCall.created_at < end)
     total = Amounts(*_sums(calls).tuples().get())
     by_model = (
         _sums(calls, LlmCall.model)

@@ -14,7 +14,7 @@ import peewee
 from models import statuses
 from models.base import BaseModel, utcnow
 from models.definitions import WorkflowDefinition
-from models.ids import new_id
+from models.ids import is_id, new_id
 from models.workspaces import Workspace
 
 
@@ -102,12 +102,19 @@ def runs_of_workspace(
     workspace_id: str, status: str | None = None, definition_id: str | None = None
 ) -> peewee.ModelSelect:
     """The workspace's runs with `select_runs`' columns, unexecuted, newest first: by
-    `created_at`, then `id`; only those in `status`, or of `definition_id`, when given."""
+    `created_at`, then `id`; only those in `status`, or of `definition_id`, when given.
+
+    A `definition_id` that is not a definition's id (`wfdef_...`) matches no run (SPEC section
+    14). It is not compared at all: it may hold what PostgreSQL text cannot (a NUL).
+    """
     query = select_runs().where(WorkflowRun.workspace == workspace_id)
     if status is not None:
         query = query.where(WorkflowRun.status == status)
     if definition_id is not None:
-        query = query.where(WorkflowRun.definition == definition_id)
+        if is_id(definition_id, "wfdef"):
+            query = query.where(WorkflowRun.definition == definition_id)
+        else:
+            query = query.where(peewee.SQL("false"))
     return query.order_by(WorkflowRun.created_at.desc(), WorkflowRun.id.desc())
 
 

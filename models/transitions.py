@@ -107,7 +107,8 @@ class RunChange:
         self._fields["current_step_name"] = step_name
         self._fields["current_step_run_id"] = step_run.id
         self._count_visit()
-        self.event("STEP_STARTED", {**_step_payload(step_run), **(payload or {})}, step_run)
+        started = _step_payload(step_run, "STEP_STARTED")
+        self.event("STEP_STARTED", {**started, **(payload or {})}, step_run)
         return step_run
 
     def skip_step(self, step_index: int, step_name: str, step_type: str) -> StepRun:
@@ -116,7 +117,7 @@ class RunChange:
             step_index, step_name, step_type, statuses.SKIPPED, completed_at=self.now
         )
         self._count_visit()
-        self.event("STEP_SKIPPED", _step_payload(step_run), step_run)
+        self.event("STEP_SKIPPED", _step_payload(step_run, "STEP_SKIPPED"), step_run)
         return step_run
 
     @property
@@ -205,7 +206,8 @@ class RunChange:
             self._steps.append((step_run, set(changes)))
         if event_type is None:
             return self
-        return self.event(event_type, {**_step_payload(step_run), **(payload or {})}, step_run)
+        about = _step_payload(step_run, event_type)
+        return self.event(event_type, {**about, **(payload or {})}, step_run)
 
     def event(
         self, event_type: str, payload: dict | None = None, step_run: StepRun | None = None
@@ -359,12 +361,20 @@ def set_timer(run: WorkflowRun, at: datetime.datetime | None) -> bool:
     return True
 
 
-def _step_payload(step_run: StepRun) -> dict:
-    return {
+def _step_payload(step_run: StepRun, event_type: str) -> dict:
+    """What a step event says of its step run, as this change leaves it: where and which
+    attempt, with the step's type on a start and the step run's duration on a completion
+    (Stevora's payloads, SPEC section 14)."""
+    payload = {
         "stepIndex": step_run.step_index,
         "stepName": step_run.step_name,
         "attempt": step_run.attempt,
     }
+    if event_type == "STEP_STARTED":
+        payload["stepType"] = step_run.step_type
+    elif event_type == "STEP_COMPLETED":
+        payload["durationMs"] = step_run.duration_ms
+    return payload
 
 
 def _milliseconds(delta: datetime.timedelta) -> int:

@@ -89,6 +89,7 @@ def test_a_definition_with_every_step_type_is_created(client, auth, workspace):
         "description",
         "steps",
         "createdAt",
+        "updatedAt",
     }
     assert data["id"].startswith("wfdef_") and data["workspaceId"] == workspace[0].id
     assert data["steps"] == ALL_TYPES and data["description"] == "adds things up"

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from models import statuses
+from models.base import utcnow
 from models.ids import new_id
 from models.llm_calls import LlmCall
 from models.runs import StepRun
@@ -81,10 +82,10 @@ def test_a_runs_cost_lists_every_call_and_adds_them_up(client, auth, worker, ope
     assert cost["workflowRunId"] == run_id
     assert cost["totalCostUsd"] == float(first + second)
     assert (cost["totalInputTokens"], cost["totalOutputTokens"]) == (2400, 150)
-    assert [(c["model"], c["outcome"], c["costUsd"]) for c in cost["calls"]] == [
-        ("gpt-4o", "failed", 0),
-        ("gpt-4o-mini", "completed", float(first)),
-        ("gpt-4o-mini", "completed", float(second)),
+    assert [(c["stepName"], c["model"], c["outcome"], c["costUsd"]) for c in cost["calls"]] == [
+        ("one", "gpt-4o", "failed", 0),
+        ("one", "gpt-4o-mini", "completed", float(first)),
+        ("two", "gpt-4o-mini", "completed", float(second)),
     ]
     failed = cost["calls"][0]
     assert failed["error"]["status"] == 503 and failed["provider"] == "openai"
@@ -92,6 +93,7 @@ def test_a_runs_cost_lists_every_call_and_adds_them_up(client, auth, worker, ope
     assert set(failed) == {
         "id",
         "stepRunId",
+        "stepName",
         "attempt",
         "model",
         "provider",
@@ -206,15 +208,33 @@ def test_summary_timestamps_bound_the_window_exactly(client, auth, workspace):
     assert (data["totalCostUsd"], data["calls"]) == (2, 1)
 
 
-def test_the_summary_covers_the_last_30_days_by_default(client, auth, workspace):
-    now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+def test_a_summary_without_to_has_no_end(client, auth, workspace):
+    now = utcnow()
+    start = (now - datetime.timedelta(days=2)).date()
     add_call(workspace[0], now - datetime.timedelta(days=1), cost="3")
-    add_call(workspace[0], now - datetime.timedelta(days=31), cost="5")
+    add_call(workspace[0], now + datetime.timedelta(hours=1), cost="5")  # a clock ahead of ours
+    add_call(workspace[0], now - datetime.timedelta(days=3), cost="7")
 
-    data = client.simulate_get("/v1/cost/summary", headers=auth).json["data"]
+    response = client.simulate_get(
+        "/v1/cost/summary", headers=auth, params={"from": start.isoformat()}
+    )
 
-    assert (data["totalCostUsd"], data["calls"]) == (3, 1)
-    assert data["byDay"][0]["day"] == (now - datetime.timedelta(days=1)).strftime("%Y-%m-%d")
+    data = response.json["data"]
+    assert (data["from"], data["to"]) == (f"{start.isoformat()}T00:00:00.000Z", None)
+    assert (data["totalCostUsd"], data["calls"]) == (8, 2)
+
+
+def test_a_summary_without_from_has_no_start(client, auth, workspace):
+    add_call(workspace[0], datetime.datetime(1999, 12, 31, 23), cost="3")
+    add_call(workspace[0], at(1), cost="5")
+    add_call(workspace[0], at(2), cost="7")
+
+    response = client.simulate_get("/v1/cost/summary", headers=auth, params={"to": "2026-03-01"})
+
+    data = response.json["data"]
+    assert (data["from"], data["to"]) == (None, "2026-03-02T00:00:00.000Z")
+    assert (data["totalCostUsd"], data["calls"]) == (8, 2)
+    assert [day["day"] for day in data["byDay"]] == ["1999-12-31", "2026-03-01"]
 
 
 @pytest.mark.parametrize(

@@ -35,7 +35,7 @@ ALL_EVENTS = [
     "approval.requested",
     "approval.decided",
 ]
-WEBHOOK_FIELDS = {"id", "url", "events", "createdAt", "deletedAt"}
+WEBHOOK_FIELDS = {"id", "workspaceId", "url", "events", "isActive", "createdAt"}
 
 
 @pytest.fixture
@@ -157,7 +157,7 @@ def test_create_shows_the_secret_once(client, auth, webhook_settings, receiver):
     assert len(data["secret"]) > 40
     assert data["url"] == receiver.url
     assert data["events"] == ["workflow.completed", "workflow.failed"]
-    assert TIMESTAMP.match(data["createdAt"]) and data["deletedAt"] is None
+    assert TIMESTAMP.match(data["createdAt"]) and data["isActive"] is True
 
     one = client.simulate_get(f"/v1/webhooks/{data['id']}", headers=auth).json["data"]
     listed = client.simulate_get("/v1/webhooks", headers=auth).json
@@ -187,7 +187,7 @@ def test_delete_returns_the_record_and_the_webhook_is_gone(
     deleted = client.simulate_delete(f"/v1/webhooks/{webhook['id']}", headers=auth)
     assert deleted.status_code == 200, deleted.text
     assert deleted.json["data"]["id"] == webhook["id"]
-    assert TIMESTAMP.match(deleted.json["data"]["deletedAt"])
+    assert deleted.json["data"]["isActive"] is False
     assert "secret" not in deleted.json["data"]
     for result in (
         client.simulate_get(f"/v1/webhooks/{webhook['id']}", headers=auth),

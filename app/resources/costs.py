@@ -11,12 +11,8 @@ import falcon
 
 from app import serializers
 from app.run_creation import find_run
-from models.base import utcnow
 from models.llm_calls import Amounts, calls_of_run, cost_summary
 from models.validation import Problems
-
-#: A summary without `from` covers this many days before `to`.
-DEFAULT_SUMMARY_DAYS = 30
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -41,7 +37,9 @@ class Costs:
         """The workspace's calls made in [from, to): totals, per model and per UTC day.
 
         `from` and `to` are ISO-8601 timestamps (UTC when they name no zone) or dates; a date
-        `to` includes that whole day. `to` defaults to now, `from` to 30 days before `to`.
+        `to` includes that whole day. Either may be left out: the window is then open on that
+        side, so without both it covers all time (SPEC section 14). The answer says the bounds
+        it used, null for an open one.
         """
         problems = Problems()
         start, end = _window(req, problems)
@@ -77,20 +75,15 @@ def _amounts(key: dict[str, str], amounts: Amounts) -> dict[str, Any]:
     }
 
 
-def _window(req: falcon.Request, problems: Problems) -> tuple[datetime.datetime, datetime.datetime]:
-    end = _moment(req, "to", problems) or utcnow()
-    start = _moment(req, "from", problems) or _days_before(end, DEFAULT_SUMMARY_DAYS)
-    if start >= end and not problems.fields:
+def _window(
+    req: falcon.Request, problems: Problems
+) -> tuple[datetime.datetime | None, datetime.datetime | None]:
+    """`(from, to)`, each None when not given (or bad, noted in `problems`)."""
+    start = _moment(req, "from", problems)
+    end = _moment(req, "to", problems)
+    if start is not None and end is not None and start >= end:
         problems.add("from", "must be before to")
     return start, end
-
-
-def _days_before(moment: datetime.datetime, days: int) -> datetime.datetime:
-    """`days` before `moment`, or the earliest datetime there is."""
-    try:
-        return moment - datetime.timedelta(days=days)
-    except OverflowError:
-        return datetime.datetime.min
 
 
 def _moment(req: falcon.Request, name: str, problems: Problems) -> datetime.datetime | None:

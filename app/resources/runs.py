@@ -16,7 +16,6 @@ from app.pagination import Page, paginate
 from app.run_creation import create_run, find_definition, find_run
 from models import statuses
 from models.documents import MAX_DOCUMENT_BYTES, serialized_size
-from models.ids import is_id
 from models.runs import latest_step_runs, runs_of_workspace, select_events, step_run_count
 from models.validation import Fields, Problems
 
@@ -52,15 +51,13 @@ class Runs:
         resp.media = {"success": True, "data": serializers.run(run)}
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        """Newest first; filters `status` and `definitionId`."""
+        """Newest first; filters `status` and `definitionId`, each given at most once. A
+        `definitionId` of another format than ours matches nothing: 200 and an empty list."""
         problems = Problems()
         page = Page.from_request(req, problems)
-        status = Fields(problems, req.params).choice(
-            "status", statuses.RUN_STATUSES, required=False
-        )
-        definition_id = req.get_param("definitionId")
-        if definition_id is not None and not is_id(definition_id, "wfdef"):
-            problems.add("definitionId", "must be a workflow definition id (wfdef_...)")
+        filters = Fields(problems, req.params)
+        status = filters.choice("status", statuses.RUN_STATUSES, required=False)
+        definition_id = filters.string("definitionId", min_length=0, required=False)
         problems.raise_if_any()
         query = runs_of_workspace(req.context.workspace.id, status, definition_id)
         resp.media = paginate(query, page, serializers.run)

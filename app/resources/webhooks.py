@@ -1,9 +1,10 @@
 """Webhooks (SPEC section 7): POST/GET /v1/webhooks, GET/DELETE /:id, GET /:id/deliveries.
 
 The secret is in the answer to POST only. A workspace has at most 20 webhooks
-(`models.webhooks.MAX_WEBHOOKS`); one more is 409. A deleted webhook is gone from the API
-(404), does not count towards that limit, and gets no new deliveries; its pending ones are
-cancelled.
+(`models.webhooks.MAX_WEBHOOKS`); one more is 409. A webhook is active (`isActive`) until it
+is deleted; a deleted one is gone from the API (404), does not count towards that limit, and
+gets no new deliveries; its pending ones are cancelled. Only the answer to DELETE shows a
+webhook inactive.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class Webhooks:
         resp.media = {"success": True, "data": serializers.webhook(_find(req, webhook_id))}
 
     def on_delete_item(self, req: falcon.Request, resp: falcon.Response, webhook_id: str) -> None:
-        """200 with the record, `deletedAt` set; the webhook is 404 from then on."""
+        """200 with the record, `isActive` false; the webhook is 404 from then on."""
         webhook = delete_webhook(_find(req, webhook_id))
         resp.media = {"success": True, "data": serializers.webhook(webhook)}
 

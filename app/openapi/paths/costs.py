@@ -7,7 +7,6 @@ from typing import Any
 from app.openapi.errors import KEYED
 from app.openapi.parameters import RUN_ID, query
 from app.openapi.paths.operation import json_answer, one, operation
-from app.resources.costs import DEFAULT_SUMMARY_DAYS
 
 
 def path_items() -> dict[str, dict[str, Any]]:
@@ -34,9 +33,15 @@ def path_items() -> dict[str, dict[str, Any]]:
                     query(
                         "from",
                         _moment(),
-                        f"Default: {DEFAULT_SUMMARY_DAYS} days before `to`. Must be before `to`.",
+                        "Calls made at or after it. Without it the window has no start (without"
+                        " `from` and `to`, all time). Must be before `to`.",
                     ),
-                    query("to", _moment(), "Default: now. A date includes that whole day."),
+                    query(
+                        "to",
+                        _moment(),
+                        "Calls made before it; a date includes that whole day. Without it the"
+                        " window has no end.",
+                    ),
                 ),
             )
         },

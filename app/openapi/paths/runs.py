@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.openapi.builders import id_of
 from app.openapi.errors import KEYED
 from app.openapi.parameters import PAGE, PAGE_SIZE, RUN_ID, query
 from app.openapi.paths.operation import json_answer, one, operation, page
@@ -36,7 +35,11 @@ def path_items() -> dict[str, dict[str, Any]]:
                     PAGE,
                     PAGE_SIZE,
                     query("status", {"enum": list(statuses.RUN_STATUSES)}, "Only this status."),
-                    query("definitionId", id_of("wfdef"), "Only runs of this definition."),
+                    query(
+                        "definitionId",
+                        {"type": "string"},
+                        "Only runs of this definition; an id of another format matches none.",
+                    ),
                 ),
             ),
         },

@@ -45,7 +45,7 @@ def path_items() -> dict[str, dict[str, Any]]:
                 "deleteWebhook",
                 "Delete a webhook; its pending deliveries are cancelled. 404 from then on.",
                 "Webhooks",
-                {200: json_answer(one("Webhook"), "The webhook, deletedAt set.")},
+                {200: json_answer(one("Webhook"), "The webhook, isActive false.")},
                 (404, *KEYED),
                 parameters=(webhook_id,),
             ),

@@ -13,6 +13,7 @@ def _llm_call() -> dict[str, Any]:
         {
             "id": id_of("llm"),
             "stepRunId": id_of("srun"),
+            "stepName": {**text(1, 100), "description": "The name of the call's step."},
             "attempt": integer(1),
             "model": text(),
             "provider": text(),
@@ -55,8 +56,8 @@ def _cost_summary() -> dict[str, Any]:
     day = {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
     return record(
         {
-            "from": TIMESTAMP,
-            "to": TIMESTAMP,
+            "from": {**nullable(TIMESTAMP), "description": "The start of the window; null: none."},
+            "to": {**nullable(TIMESTAMP), "description": "The end of the window; null: none."},
             "totalCostUsd": {"type": "number", "minimum": 0},
             "totalInputTokens": integer(0),
             "totalOutputTokens": integer(0),

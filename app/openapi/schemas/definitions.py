@@ -20,6 +20,10 @@ def component_schemas() -> dict[str, dict[str, Any]]:
                 "description": nullable(text(0, 1000)),
                 "steps": {"type": "array", "items": ref("Step"), "minItems": 1},
                 "createdAt": TIMESTAMP,
+                "updatedAt": {
+                    **TIMESTAMP,
+                    "description": "Equal to createdAt: a definition never changes.",
+                },
             }
         ),
     }

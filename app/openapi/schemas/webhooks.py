@@ -16,10 +16,14 @@ from models.webhooks import SUCCEEDED as DELIVERY_SUCCEEDED
 def _webhook(with_secret: bool) -> dict[str, Any]:
     properties = {
         "id": id_of("wh"),
+        "workspaceId": id_of("ws"),
         "url": text(1, 2048),
         "events": {"type": "array", "items": {"enum": list(EVENT_NAMES)}, "minItems": 1},
+        "isActive": {
+            "type": "boolean",
+            "description": "True until the webhook is deleted: false only in DELETE's answer.",
+        },
         "createdAt": TIMESTAMP,
-        "deletedAt": nullable(TIMESTAMP),
     }
     if with_secret:
         properties["secret"] = {
