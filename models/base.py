@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 import threading
 import time
 
@@ -64,9 +65,20 @@ def iso_utc(value: datetime.datetime | None) -> str | None:
     return value.isoformat(timespec="milliseconds") + "Z"
 
 
+#: The moments a client may write: an RFC 3339 date-time, one without its zone (UTC), or a
+#: date alone (midnight UTC). Upper-case `T` and `Z`, seconds, ASCII digits: the OpenAPI
+#: document states this very pattern, so the API and the schema agree.
+MOMENT = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"(T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})?)?"
+)
+
+
 def moment_of(value: str) -> datetime.datetime | None:
-    """The naive UTC moment an ISO-8601 timestamp or date names (without a zone: UTC; a date
-    alone: midnight), or None when it names none in years 1-9999 once in UTC."""
+    """The naive UTC moment a `MOMENT` names, or None when it is not one or names none in
+    years 1-9999 once in UTC."""
+    if not MOMENT.fullmatch(value):
+        return None
     try:
         parsed = datetime.datetime.fromisoformat(value)
         if parsed.tzinfo is None:

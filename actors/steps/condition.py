@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from actors.steps.context import StepContext
-from actors.steps.expressions import ExpressionError, evaluate, parse
+from actors.steps.expressions import MAX_LENGTH, ExpressionError, evaluate, parse
 from actors.steps.fields import Definition, Text
 from actors.steps.outcomes import Completed, Failed, Outcome
 from actors.steps.types import StepType, register
@@ -37,7 +37,9 @@ CONDITION = register(
         name="condition",
         description="Judges `expression` over input and state and jumps to the step it names.",
         fields={
-            "expression": Text(rule=_parses, description="Over input and state; never eval."),
+            "expression": Text(
+                max_length=MAX_LENGTH, rule=_parses, description="Over input and state; never eval."
+            ),
             "trueStep": Text(
                 required=False, rule=_names_a_step, description="A step of this definition."
             ),

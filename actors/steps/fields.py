@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from models.base import moment_of
+from models.base import MOMENT, moment_of
 from models.json_schema import bounded, record, ref, text
 from models.validation import Fields
 
@@ -187,7 +187,7 @@ class Timestamp(Field):
         return value
 
     def schema(self) -> dict[str, Any]:
-        return {"type": "string", "minLength": 10}
+        return {"type": "string", "pattern": f"^{MOMENT.pattern}$"}
 
 
 @dataclass(frozen=True, kw_only=True)

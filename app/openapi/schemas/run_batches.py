@@ -7,6 +7,7 @@ from typing import Any
 from app.resources.run_batches import MAX_BATCH
 from app.resources.run_bulk import MAX_IDS
 from models import statuses
+from models.base import MOMENT
 from models.json_schema import integer, record, ref, text
 
 
@@ -28,7 +29,7 @@ def component_schemas() -> dict[str, dict[str, Any]]:
             "ids": {"type": "array", "items": text(1), "minItems": 1, "maxItems": MAX_IDS},
             "status": {"enum": list(statuses.RUN_STATUSES)},
             "definitionId": {**text(1, 100), "description": "Another id's format matches none."},
-            "createdBefore": {"type": "string", "format": "date-time"},
+            "createdBefore": {"type": "string", "pattern": f"^{MOMENT.pattern}$"},
         },
         optional=("ids", "status", "definitionId", "createdBefore"),
     )
