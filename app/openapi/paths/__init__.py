@@ -15,6 +15,7 @@ from app.openapi.paths import (
     definitions,
     run_operations,
     runs,
+    schedules,
     service,
     webhooks,
     workspaces,
@@ -30,6 +31,7 @@ _RESOURCES = (
     run_operations,
     approvals,
     webhooks,
+    schedules,
 )
 
 

@@ -16,13 +16,24 @@ from app.openapi.schemas import (
     definitions,
     envelopes,
     runs,
+    schedules,
     service,
     webhooks,
     workspaces,
 )
 
 #: The modules of the resources, in the document's order.
-_RESOURCES = (envelopes, workspaces, definitions, runs, approvals, webhooks, costs, service)
+_RESOURCES = (
+    envelopes,
+    workspaces,
+    definitions,
+    runs,
+    approvals,
+    webhooks,
+    schedules,
+    costs,
+    service,
+)
 
 
 def resource_schemas() -> dict[str, dict[str, Any]]:
