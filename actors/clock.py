@@ -5,9 +5,10 @@ Timers live in PostgreSQL (`workflow_run.next_run_at`): wait steps, retry backof
 approval timeouts, and the redrive of commands nobody acted on (a run still PENDING, a step
 whose worker died). Webhook deliveries have theirs (`webhook_delivery.next_attempt_at`: a new
 delivery, the backoff before the next attempt), claimed by `actors.webhooks.due_deliveries`.
-Due rows are taken with `FOR UPDATE SKIP LOCKED` and pushed one redrive interval ahead in the
-same statement, so two clocks never fire one timer twice, and a command that gets lost is sent
-again later. Commands are sent after the claim commits.
+Schedules have theirs (`schedule.next_fire_at`): a due one inserts its run, which the clock
+then starts (`models.schedules.fire_due_schedules`). Due rows are taken with `FOR UPDATE SKIP
+LOCKED` and pushed ahead in the same transaction, so two clocks never fire one timer twice,
+and a command that gets lost is sent again later. Commands are sent after the claim commits.
 """
 
 from __future__ import annotations
@@ -26,12 +27,16 @@ from actors.webhooks import due_deliveries
 from models import config, statuses
 from models.base import database_clock, utcnow
 from models.db import db
+from models.schedules import fire_due_schedules
 from models.timers import DueRun, claim_due_runs, next_due_at
 
 logger = logging.getLogger(__name__)
 
 #: Most timers one tick fires; the rest wait for the next tick.
 BATCH = 500
+
+#: Most schedules one tick fires, in one transaction; the rest fire on the next tick.
+SCHEDULE_BATCH = 100
 
 #: Shortest pause between ticks, so a timer that stays due (its row locked) cannot spin.
 MIN_PAUSE = 0.01
@@ -58,6 +63,12 @@ def due_commands() -> list[Command]:
     return list(_commands(claim_due_runs(BATCH, config.current().redrive_after_ms)))
 
 
+def scheduled_starts() -> list[Command]:
+    """Fire the due schedules (each fire's run inserted PENDING, its next fire written) and
+    say which runs to start."""
+    return [Command(run_id) for run_id in fire_due_schedules(SCHEDULE_BATCH)]
+
+
 def _commands(claimed: Iterable[DueRun]) -> Iterable[Command]:
     for due in claimed:
         if due.status == statuses.PENDING:
@@ -73,7 +84,7 @@ def tick() -> int:
     """One pass: claim what is due and send its commands; how many were sent."""
     with db.connection_context():
         database_clock.sync()
-        commands = due_commands()
+        commands = [*scheduled_starts(), *due_commands()]
         deliveries = due_deliveries()
     sent = 0
     for command in [*commands, *deliveries]:
@@ -87,8 +98,8 @@ def tick() -> int:
 
 
 def pause(interval: float) -> float:
-    """Seconds until the earliest timer (or delivery) is due, at most `interval`: waits wake
-    on time."""
+    """Seconds until the earliest timer (a delivery, a schedule's fire) is due, at most
+    `interval`: waits wake and schedules fire on time."""
     with db.connection_context():
         next_due = next_due_at()
     if next_due is None:

@@ -17,6 +17,7 @@ from models.definitions import DefinitionExists
 from models.errors import IllegalTransition, InvalidFields, RunConflict
 from models.keys import SlugTaken
 from models.operations import NotAllowed
+from models.schedules import ScheduleConflict
 from models.webhooks import TooManyWebhooks
 
 logger = logging.getLogger(__name__)
@@ -148,7 +149,15 @@ def register_error_handlers(app: falcon.App) -> None:
         _database_unavailable,
     )
     app.add_error_handler(
-        (RunConflict, IllegalTransition, NotAllowed, SlugTaken, TooManyWebhooks, DefinitionExists),
+        (
+            RunConflict,
+            IllegalTransition,
+            NotAllowed,
+            SlugTaken,
+            TooManyWebhooks,
+            DefinitionExists,
+            ScheduleConflict,
+        ),
         _conflict,
     )
     app.add_error_handler(InvalidFields, _invalid_fields)

@@ -22,6 +22,7 @@ from app.resources.run_batches import RunBatches
 from app.resources.run_bulk import RunsBulk
 from app.resources.run_operations import RunOperations
 from app.resources.runs import Runs
+from app.resources.schedules import Schedules
 from app.resources.webhooks import Webhooks
 from app.resources.workspaces import CurrentWorkspace, Workspaces
 from models.config import Settings
@@ -90,3 +91,8 @@ def _add_routes(app: falcon.App, broker: dramatiq.Broker) -> None:
     app.add_route("/v1/webhooks", webhooks)
     app.add_route("/v1/webhooks/{webhook_id}", webhooks, suffix="item")
     app.add_route("/v1/webhooks/{webhook_id}/deliveries", webhooks, suffix="deliveries")
+    schedules = Schedules()
+    app.add_route("/v1/schedules", schedules)
+    app.add_route("/v1/schedules/{schedule_id}", schedules, suffix="item")
+    app.add_route("/v1/schedules/{schedule_id}/pause", schedules, suffix="pause")
+    app.add_route("/v1/schedules/{schedule_id}/unpause", schedules, suffix="unpause")

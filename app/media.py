@@ -17,6 +17,7 @@ import falcon
 
 from app.errors import PayloadTooLarge, UnsupportedMediaType, ValidationError
 from models.documents import MAX_DEPTH, nests_deeper_than, unstorable
+from models.validation import Fields, Problems
 
 #: Largest request body accepted (SPEC section 1).
 MAX_BODY_BYTES = 1024 * 1024
@@ -90,6 +91,13 @@ def read_object(
             " (\\ud800-\\udfff)"
         )
     return body
+
+
+def read_no_fields(req: falcon.Request) -> None:
+    """For calls that take no parameters: no body, or `{}`; any member is 400."""
+    problems = Problems()
+    Fields(problems, read_object(req, required=False)).only(())
+    problems.raise_if_any("this call takes no body fields")
 
 
 def _read(req: falcon.Request, max_bytes: int) -> bytes:

@@ -11,6 +11,7 @@ from models.base import iso_utc
 from models.definitions import WorkflowDefinition
 from models.llm_calls import LlmCall
 from models.runs import RunEvent, StepRun, WorkflowRun
+from models.schedules import Schedule
 from models.webhooks import Webhook, WebhookAttempt, WebhookDelivery
 from models.workspaces import ApiKey, Workspace
 
@@ -95,6 +96,7 @@ def run(r: WorkflowRun) -> dict[str, Any]:
         "cancelledAt": timestamp(r.cancelled_at),
         "nextRunAt": timestamp(r.next_run_at),
         "idempotencyKey": r.idempotency_key,
+        "scheduleId": r.schedule_id,
         "version": r.version,
         "createdAt": timestamp(r.created_at),
         "updatedAt": timestamp(r.updated_at),
@@ -205,4 +207,24 @@ def webhook_attempt(a: WebhookAttempt) -> dict[str, Any]:
         "statusCode": a.status_code,
         "error": a.error,
         "durationMs": a.duration_ms,
+    }
+
+
+def schedule(s: Schedule) -> dict[str, Any]:
+    """A schedule; `nextFireAt` is null while it is paused (and once it is deleted)."""
+    return {
+        "id": s.id,
+        "workspaceId": s.workspace_id,
+        "definitionId": s.definition_id,
+        "cron": s.cron,
+        "intervalMs": s.interval_ms,
+        "timezone": s.timezone,
+        "input": s.input,
+        "overlap": s.overlap,
+        "paused": s.paused,
+        "nextFireAt": None if s.paused else timestamp(s.next_fire_at),
+        "lastRunId": s.last_run_id,
+        "createdAt": timestamp(s.created_at),
+        "updatedAt": timestamp(s.updated_at),
+        "deletedAt": timestamp(s.deleted_at),
     }

@@ -4,6 +4,7 @@ from models.approvals import ApprovalRequest
 from models.definitions import WorkflowDefinition
 from models.llm_calls import LlmCall
 from models.runs import RunEvent, StepRun, WorkflowRun
+from models.schedules import Schedule
 from models.signals import Signal
 from models.webhooks import Webhook, WebhookAttempt, WebhookDelivery
 from models.workspaces import ApiKey, Workspace
@@ -21,6 +22,7 @@ TABLES = (
     Webhook,
     WebhookDelivery,
     WebhookAttempt,
+    Schedule,
 )
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "ApprovalRequest",
     "LlmCall",
     "RunEvent",
+    "Schedule",
     "Signal",
     "StepRun",
     "Webhook",

@@ -7,7 +7,7 @@ import threading
 
 from ulid import ULID
 
-PREFIXES = ("ws", "key", "wfdef", "wfrun", "srun", "evt", "apr", "sig", "wh", "whd", "llm")
+PREFIXES = ("ws", "key", "wfdef", "wfrun", "srun", "evt", "apr", "sig", "wh", "whd", "llm", "sch")
 
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 _PATTERN = re.compile(r"^(?P<prefix>[a-z]+)_[0-9a-hjkmnp-tv-z]{26}$")

@@ -42,6 +42,8 @@ class WorkflowRun(BaseModel):
     #: Until when a worker holds the current step attempt (`actors.leases`); NULL when none.
     leased_until = peewee.DateTimeField(null=True)
     idempotency_key = peewee.CharField(max_length=255, null=True)
+    #: The schedule whose fire started the run (`models.schedules`); None for other runs.
+    schedule_id = peewee.CharField(max_length=40, null=True)
     #: Optimistic-lock counter: one more for every event the run records.
     version = peewee.IntegerField(default=0)
     created_at = peewee.DateTimeField(default=utcnow)
@@ -131,8 +133,8 @@ def run_in_workspace(workspace_id: str, run_id: str) -> WorkflowRun | None:
 #: The insert every new run makes: plain SQL on this hot path, like `run_by_id`.
 _INSERT_RUN = (
     "INSERT INTO workflow_run (id, workspace_id, definition_id, status, input, state,"
-    " idempotency_key, next_run_at, version, created_at, updated_at)"
-    " VALUES (%s, %s, %s, %s, %s::jsonb, '{}'::jsonb, %s, %s, 0, %s, %s)"
+    " idempotency_key, schedule_id, next_run_at, version, created_at, updated_at)"
+    " VALUES (%s, %s, %s, %s, %s::jsonb, '{}'::jsonb, %s, %s, %s, 0, %s, %s)"
     " ON CONFLICT (workspace_id, idempotency_key) DO NOTHING RETURNING *"
 )
 
@@ -143,8 +145,12 @@ def insert_run(
     run_input: dict[str, Any],
     idempotency_key: str | None,
     next_run_at: datetime.datetime,
+    schedule_id: str | None = None,
 ) -> WorkflowRun | None:
     """Insert a PENDING run; None when the workspace has a run with this idempotency key.
+
+    Every new run is inserted here: the API's (`app.run_creation`) and the clock's, for a
+    schedule's fire (`models.schedules`).
 
     `ON CONFLICT DO NOTHING` makes two concurrent inserts with one key insert one row: the
     second waits for the first to commit, then inserts nothing.
@@ -158,6 +164,7 @@ def insert_run(
         statuses.PENDING,
         json.dumps(run_input),
         idempotency_key,
+        schedule_id,
         next_run_at,
         now,
         now,

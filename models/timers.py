@@ -1,5 +1,6 @@
 """The clock's timers in PostgreSQL: claiming due runs (`workflow_run.next_run_at`), and when
-the next timer of any kind is due. Webhook deliveries are claimed in `models.webhooks`.
+the next timer of any kind is due. Webhook deliveries are claimed in `models.webhooks`, due
+schedules (`schedule.next_fire_at`) fired in `models.schedules`.
 
 Due by the database's clock, not a machine's: two clocks on machines whose clocks differ agree
 on what is due. Due rows are taken with `FOR UPDATE SKIP LOCKED` and pushed ahead in the same
@@ -32,7 +33,8 @@ _STEP_RUNS = "SELECT id, step_index, attempt, status FROM step_run WHERE id = AN
 _NEXT_DUE = """
 SELECT least(
     (SELECT min(next_run_at) FROM workflow_run),
-    (SELECT min(next_attempt_at) FROM webhook_delivery WHERE status = 'pending')
+    (SELECT min(next_attempt_at) FROM webhook_delivery WHERE status = 'pending'),
+    (SELECT min(next_fire_at) FROM schedule WHERE NOT paused AND deleted_at IS NULL)
 )
 """
 
@@ -61,5 +63,6 @@ def claim_due_runs(limit: int, redrive_after_ms: int) -> list[DueRun]:
 
 
 def next_due_at() -> datetime.datetime | None:
-    """When the earliest timer is due: a run's, or a pending webhook delivery's."""
+    """When the earliest timer is due: a run's, a pending webhook delivery's, or a
+    schedule's next fire."""
     return db.execute_sql(_NEXT_DUE).fetchone()[0]

@@ -40,6 +40,7 @@ RUN_FIELDS = {
     "cancelledAt",
     "nextRunAt",
     "idempotencyKey",
+    "scheduleId",
     "version",
     "createdAt",
     "updatedAt",
@@ -77,6 +78,7 @@ def test_create_answers_201_with_a_pending_run(client, auth, workspace, definiti
     assert run["definitionId"] == definition["id"]
     assert run["definition"] == {"name": "orders", "version": "1"}
     assert run["status"] == "PENDING" and run["version"] == 0
+    assert run["scheduleId"] is None
     assert run["input"] == {"start": 10} and run["state"] == {}
     assert run["output"] is None and run["error"] is None and run["idempotencyKey"] is None
     assert run["totalCostCents"] == 0 and run["currentStepIndex"] is None

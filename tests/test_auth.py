@@ -20,6 +20,7 @@ from models.base import utcnow
 from models.config import current
 from models.ids import new_id
 from models.runs import WorkflowRun
+from models.schedules import Schedule
 from models.workspaces import ApiKey
 from tests import run_states
 from tests.api_support import (
@@ -51,6 +52,7 @@ PREFIXES = {
     "key_id": "key",
     "request_id": "apr",
     "webhook_id": "wh",
+    "schedule_id": "sch",
 }
 
 ROUTES = api_routes(create_app(current()))
@@ -87,6 +89,13 @@ def owned(client, auth, workspace):
         webhook = client.simulate_post("/v1/webhooks", json=WEBHOOK, headers=auth)
         assert webhook.status_code == 201, webhook.text
         ids["webhook_id"] = webhook.json["data"]["id"]
+    schedule = client.simulate_post(
+        "/v1/schedules",
+        json={"definitionId": definition["id"], "intervalMs": 60_000},
+        headers=auth,
+    )
+    assert schedule.status_code == 201, schedule.text
+    ids["schedule_id"] = schedule.json["data"]["id"]
     return ids
 
 
@@ -150,6 +159,7 @@ def _untouched(client, auth, owned: dict[str, str]) -> tuple:
     """What a call from another workspace must not change."""
     run = WorkflowRun.get_by_id(owned["run_id"])
     webhook = owned.get("webhook_id")
+    schedule = Schedule.get_by_id(owned["schedule_id"])
     return (
         run.status,
         run.version,
@@ -157,6 +167,7 @@ def _untouched(client, auth, owned: dict[str, str]) -> tuple:
         ApprovalRequest.get_by_id(owned["request_id"]).decision,
         WorkflowRun.select().count(),
         webhook and client.simulate_get(f"/v1/webhooks/{webhook}", headers=auth).status_code,
+        (schedule.paused, schedule.deleted_at, schedule.next_fire_at),
     )
 
 
@@ -198,7 +209,7 @@ def test_malformed_or_wrong_type_ids_are_404(client, auth, owned, route):
 
 def test_lists_show_only_the_callers_workspace(client, owned, other_workspace):
     other = {"x-api-key": other_workspace[1]}
-    for path in ("/v1/workflow-definitions", "/v1/workflow-runs"):
+    for path in ("/v1/workflow-definitions", "/v1/workflow-runs", "/v1/schedules"):
         result = client.simulate_get(path, headers=other)
         assert result.json["data"] == [] and result.json["meta"]["total"] == 0
     keys = client.simulate_get("/v1/api-keys", headers=other).json["data"]

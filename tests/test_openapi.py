@@ -33,6 +33,7 @@ from models.documents import MAX_DOCUMENT_BYTES
 from models.ids import new_id
 from models.llm_calls import LlmCall
 from models.runs import StepRun
+from models.schedules import Schedule, fire_due_schedules
 from models.webhooks import WebhookAttempt, WebhookDelivery
 from tests import run_states
 from tests.api_support import api_routes, definition_body, task_step
@@ -125,6 +126,7 @@ PATH_IDS = {
     "run_id": "wfrun",
     "request_id": "apr",
     "webhook_id": "wh",
+    "schedule_id": "sch",
 }
 
 
@@ -211,6 +213,7 @@ def test_every_operation_answers_as_documented(tour, workspace):
     _approvals(tour, ws)
     _costs(tour, ws)
     _webhooks(tour, ws)
+    _schedules(tour, definition_id)
     _errors(tour, run_id)
 
     documented = {
@@ -419,6 +422,38 @@ def _webhooks(tour: Tour, ws) -> None:
     tour.call(404, "GET", "/v1/webhooks/{webhook_id}", ids=ids)
     tour.call(404, "DELETE", "/v1/webhooks/{webhook_id}", ids=ids)
     tour.call(404, "GET", "/v1/webhooks/{webhook_id}/deliveries", ids=ids)
+
+
+def _schedules(tour: Tour, definition_id: str) -> None:
+    body = {"definitionId": definition_id, "cron": "30 2 * * *", "timezone": "Europe/Berlin"}
+    daily = tour.call(201, "POST", "/v1/schedules", json=body)["data"]
+    assert daily["cron"] == "30 2 * * *" and daily["intervalMs"] is None
+    body = {"definitionId": definition_id, "intervalMs": 60000, "input": {"n": 1}}
+    every = tour.call(201, "POST", "/v1/schedules", json=body)["data"]
+    tour.call(400, "POST", "/v1/schedules", json={**body, "cron": "* * * * *"})
+    listed = tour.call(200, "GET", "/v1/schedules", params={"pageSize": 1})
+    assert listed["meta"]["total"] == 2 and listed["data"][0]["id"] == every["id"]
+    tour.call(400, "GET", "/v1/schedules", params={"pageSize": 0})
+    ids = {"schedule_id": every["id"]}
+    # A fire, as the clock makes it: a run with its scheduleId.
+    Schedule.update(next_fire_at=utcnow()).where(Schedule.id == every["id"]).execute()
+    (run_id,) = fire_due_schedules(10)
+    fired = tour.call(200, "GET", "/v1/schedules/{schedule_id}", ids=ids)["data"]
+    assert fired["lastRunId"] == run_id
+    run = tour.call(200, "GET", "/v1/workflow-runs/{run_id}", ids={"run_id": run_id})["data"]
+    assert run["scheduleId"] == every["id"]
+    tour.call(404, "GET", "/v1/schedules/{schedule_id}", ids={"schedule_id": new_id("sch")})
+    paused = tour.call(200, "POST", "/v1/schedules/{schedule_id}/pause", ids=ids)["data"]
+    assert paused["paused"] is True and paused["nextFireAt"] is None
+    tour.call(409, "POST", "/v1/schedules/{schedule_id}/pause", ids=ids)
+    tour.call(400, "POST", "/v1/schedules/{schedule_id}/unpause", ids=ids, json={"now": True})
+    tour.call(200, "POST", "/v1/schedules/{schedule_id}/unpause", ids=ids)
+    tour.call(409, "POST", "/v1/schedules/{schedule_id}/unpause", ids=ids)
+    tour.call(200, "DELETE", "/v1/schedules/{schedule_id}", ids=ids)
+    for method in ("GET", "DELETE"):
+        tour.call(404, method, "/v1/schedules/{schedule_id}", ids=ids)
+    for operation in ("pause", "unpause"):
+        tour.call(404, "POST", f"/v1/schedules/{{schedule_id}}/{operation}", ids=ids)
 
 
 def _errors(tour: Tour, run_id: str) -> None:

@@ -7,9 +7,10 @@ same requests every run) and bounded per operation.
 
 Random ids reach only the 404 branch, so ids are half of the time swapped for ids of resources
 seeded in each state an operation acts on (a paused run to cancel, a failed one to retry, an
-undecided approval, a spare key to revoke...). Schemathesis holds the admin token too, so
-creating workspaces is fuzzed past it (each one it creates lands in the test database). No
-clock runs, so no webhook delivery is ever attempted, whatever address a fuzzed webhook names.
+undecided approval, a spare key to revoke, a paused schedule to unpause...). Schemathesis holds
+the admin token too, so creating workspaces is fuzzed past it (each one it creates lands in the
+test database). No clock runs, so no webhook delivery is ever attempted, whatever address a
+fuzzed webhook names, and no fuzzed schedule ever fires.
 
 The totals (operations, requests, failures) are printed (per operation with `-s`), recorded as
 the test's `schemathesis` property, and repeated in pytest's terminal summary.
@@ -37,10 +38,12 @@ from schemathesis.specs.openapi.checks import (
 from app import serializers
 from harness.processes import ProcessFailed, System, worker_command
 from models.base import utcnow
+from models.fire_times import Timing
 from models.ids import new_id
 from models.keys import issue_key
 from models.llm_calls import LlmCall
 from models.runs import StepRun
+from models.schedules import SKIP, create_schedule, pause_schedule
 from models.webhooks import create_webhook
 from tests import run_states
 from tests.api_support import assert_error
@@ -99,7 +102,7 @@ class Seeded:
                 case.path_parameters[name] = self.swaps.get((label, name), self.ids[name])
         body = case.body
         if (
-            label == "POST /v1/workflow-runs"
+            label in ("POST /v1/workflow-runs", "POST /v1/schedules")
             and isinstance(body, dict)
             and _heads(body.get("definitionId"))
         ):
@@ -125,6 +128,11 @@ def seeded(workspace):
     run_states.completed(ws)  # a delivery for `kept`
     _add_llm_call(paused)
     definition = insert_definition(ws, [{"type": "task", "name": "work", "handler": "noop"}])
+    hourly = Timing(cron="0 * * * *")
+    kept_schedule, paused_schedule, doomed_schedule = (
+        create_schedule(ws.id, definition.id, hourly, {}, SKIP) for _ in range(3)
+    )
+    pause_schedule(paused_schedule)
     return Seeded(
         ids={
             "run_id": paused.id,
@@ -132,6 +140,7 @@ def seeded(workspace):
             "definition_id": definition.id,
             "key_id": spare.id,
             "webhook_id": kept.id,
+            "schedule_id": kept_schedule.id,
         },
         swaps={
             ("POST /v1/workflow-runs/{run_id}/cancel", "run_id"): cancellable.id,
@@ -139,6 +148,8 @@ def seeded(workspace):
             ("POST /v1/workflow-runs/{run_id}/resume", "run_id"): waiting.id,
             ("POST /v1/approval-requests/{request_id}/decide", "request_id"): undecided.id,
             ("DELETE /v1/webhooks/{webhook_id}", "webhook_id"): doomed.id,
+            ("POST /v1/schedules/{schedule_id}/unpause", "schedule_id"): paused_schedule.id,
+            ("DELETE /v1/schedules/{schedule_id}", "schedule_id"): doomed_schedule.id,
         },
     )
 

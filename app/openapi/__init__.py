@@ -55,6 +55,7 @@ def build_document() -> dict[str, Any]:
                 "Approvals",
                 "Costs",
                 "Webhooks",
+                "Schedules",
                 "Service",
             )
         ],

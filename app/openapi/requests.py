@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from actors.steps.fields import MAX_DURATION_MS
 from app.openapi.builders import id_of
+from app.resources.schedules import MAX_CRON_LENGTH, MAX_TIMEZONE_LENGTH
 from app.resources.workspaces import SLUG
 from models.approvals import APPROVED, EDITED, REJECTED
 from models.documents import MAX_DOCUMENT_BYTES
-from models.json_schema import OBJECT, record, ref, text
+from models.fire_times import MIN_INTERVAL_MS
+from models.json_schema import OBJECT, integer, record, ref, text
+from models.schedules import OVERLAPS, SKIP
 from models.webhooks import EVENT_NAMES
 
 
@@ -102,9 +106,50 @@ def request_schemas() -> dict[str, dict[str, Any]]:
                 },
             }
         ),
+        "CreateSchedule": _create_schedule(),
         "NoFields": {
             "type": "object",
             "maxProperties": 0,
             "description": "No body, or `{}`.",
         },
     }
+
+
+def _create_schedule() -> dict[str, Any]:
+    """Exactly one of `cron` and `intervalMs`."""
+    schema = record(
+        {
+            "definitionId": {
+                **id_of("wfdef"),
+                "description": "A definition of this workspace; another id is 400.",
+            },
+            "cron": {
+                **text(1, MAX_CRON_LENGTH),
+                "description": "Five fields (minute, hour, day of month, month, day of week) "
+                "in croniter's syntax, read in `timezone`.",
+            },
+            "intervalMs": {
+                **integer(MIN_INTERVAL_MS, MAX_DURATION_MS),
+                "description": "Fire every this many ms, the first one interval after creation.",
+            },
+            "timezone": {
+                **text(1, MAX_TIMEZONE_LENGTH),
+                "default": "UTC",
+                "description": "An IANA time zone name (`Europe/Berlin`); the cron's zone.",
+            },
+            "input": {
+                **OBJECT,
+                "default": {},
+                "description": f"Every run's input. At most {MAX_DOCUMENT_BYTES} bytes as JSON.",
+            },
+            "overlap": {
+                "enum": list(OVERLAPS),
+                "default": SKIP,
+                "description": "`skip`: a fire starts nothing while the previous run is not "
+                "final; `allow`: it starts its run anyway.",
+            },
+        },
+        optional=("cron", "intervalMs", "timezone", "input", "overlap"),
+    )
+    schema["oneOf"] = [{"required": ["cron"]}, {"required": ["intervalMs"]}]
+    return schema

@@ -16,6 +16,7 @@ from app.openapi.paths import (
     run_batches,
     run_operations,
     runs,
+    schedules,
     service,
     webhooks,
     workspaces,
@@ -32,6 +33,7 @@ _RESOURCES = (
     run_operations,
     approvals,
     webhooks,
+    schedules,
 )
 
 

@@ -17,6 +17,7 @@ from app.openapi.schemas import (
     envelopes,
     run_batches,
     runs,
+    schedules,
     service,
     webhooks,
     workspaces,
@@ -31,6 +32,7 @@ _RESOURCES = (
     run_batches,
     approvals,
     webhooks,
+    schedules,
     costs,
     service,
 )

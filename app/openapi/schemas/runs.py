@@ -50,6 +50,10 @@ def _run(with_step_runs: bool) -> dict[str, Any]:
         "cancelledAt": nullable(TIMESTAMP),
         "nextRunAt": nullable(TIMESTAMP),
         "idempotencyKey": nullable(text(1, 255)),
+        "scheduleId": {
+            **nullable(id_of("sch")),
+            "description": "The schedule whose fire started the run; null for other runs.",
+        },
         "version": {**integer(0), "description": "The optimistic-lock counter."},
         "createdAt": TIMESTAMP,
         "updatedAt": TIMESTAMP,
