@@ -32,6 +32,7 @@ from models.config import current
 from models.documents import MAX_DOCUMENT_BYTES
 from models.ids import new_id
 from models.llm_calls import LlmCall
+from models.rate_limits import set_rate_limit
 from models.runs import StepRun
 from models.webhooks import WebhookAttempt, WebhookDelivery
 from tests import run_states
@@ -211,6 +212,7 @@ def test_every_operation_answers_as_documented(tour, workspace):
     _costs(tour, ws)
     _webhooks(tour, ws)
     _errors(tour, run_id)
+    _rate_limit(tour, ws)
 
     documented = {
         (method.upper(), path, int(status))
@@ -221,7 +223,7 @@ def test_every_operation_answers_as_documented(tour, workspace):
     }
     assert documented - tour.seen == set(), "successes the tour never saw"
     errors = {status for _, _, status in tour.seen if status >= 400}
-    assert errors == {400, 401, 404, 409, 413, 415}
+    assert errors == {400, 401, 404, 409, 413, 415, 429}
 
 
 def _workspaces_and_keys(tour: Tour) -> None:
@@ -418,6 +420,16 @@ def _errors(tour: Tour, run_id: str) -> None:
         result = tour.client.simulate_request(method, path, headers=tour.headers)
         assert result.status_code == status
         assert _violations(_pointer("components", "schemas", "ErrorEnvelope"), result.json) == []
+
+
+def _rate_limit(tour: Tour, ws) -> None:
+    # A bucket of two tokens (a rate of one a second): the third call at once is refused.
+    set_rate_limit(ws.id, 1)
+    tour.call(200, "GET", "/v1/workspaces/current")
+    tour.call(200, "GET", "/v1/workspaces/current")
+    tour.call(429, "GET", "/v1/workspaces/current")
+    refused = tour.client.simulate_get("/v1/workspaces/current", headers=tour.headers)
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "1"
 
 
 _JSON = {"content-type": "application/json"}

@@ -22,10 +22,11 @@ import pytest
 
 import app.auth
 import models.keys
+import models.rate_limits
 from app.factory import create_app
 from app.media import MAX_BODY_BYTES, MAX_JSON_DEPTH
 from app.resources.runs import Runs
-from models import TABLES
+from models import TABLES, prepared
 from models.config import current
 from models.db import db
 from models.documents import nests_deeper_than
@@ -59,9 +60,13 @@ def _row_counts() -> dict[str, int]:
 
 
 def _only_authentication(seen: list[tuple[str, tuple]]) -> bool:
-    """True when every statement is the API key lookup (or its last-used stamp)."""
+    """True when every statement is the API key lookup (or its last-used stamp), or the
+    workspace's rate limit taking its token (prepared on the connection's first request)."""
+    take = prepared.statement_name(models.rate_limits._TAKE_TOKEN)
     return all(
-        sql == models.keys._KEY_BY_HASH or sql.startswith('UPDATE "api_key" SET "last_used_at"')
+        sql == models.keys._KEY_BY_HASH
+        or sql.startswith('UPDATE "api_key" SET "last_used_at"')
+        or sql.startswith((f"PREPARE {take} ", f"EXECUTE {take} "))
         for sql, _ in seen
     )
 
