@@ -58,7 +58,9 @@ def create_app(settings: Settings, *, broker: RabbitmqBroker | None = None) -> f
 def _add_routes(app: falcon.App, broker: dramatiq.Broker) -> None:
     app.add_route(HEALTH_PATH, Health(broker.parameters))
     app.add_route(OPENAPI_PATH, OpenApiDocument())
-    app.add_route("/v1/workspaces", Workspaces())
+    workspaces = Workspaces()
+    app.add_route("/v1/workspaces", workspaces)
+    app.add_route("/v1/workspaces/{workspace_id}", workspaces, suffix="item")
     app.add_route("/v1/workspaces/current", CurrentWorkspace())
     api_keys = ApiKeys()
     app.add_route("/v1/api-keys", api_keys)

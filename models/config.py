@@ -42,7 +42,7 @@ class Settings:
     statement_timeout_ms: int
     #: RabbitMQ URL the workers consume from and the API publishes to.
     broker_url: str
-    #: Token that guards `POST /v1/workspaces`; unset disables that endpoint.
+    #: Token that guards creating and changing workspaces; unset disables those endpoints.
     admin_token: str | None
     #: Requests per second a workspace may make across every API process (bursts of twice
     #: that), unless it has a limit of its own; 0 turns rate limits off.

@@ -32,7 +32,6 @@ from models.config import current
 from models.documents import MAX_DOCUMENT_BYTES
 from models.ids import new_id
 from models.llm_calls import LlmCall
-from models.rate_limits import set_rate_limit
 from models.runs import StepRun
 from models.webhooks import WebhookAttempt, WebhookDelivery
 from tests import run_states
@@ -121,6 +120,7 @@ def test_each_operation_names_the_credential_its_resource_checks():
 
 #: The id type each path parameter names.
 PATH_IDS = {
+    "workspace_id": "ws",
     "key_id": "key",
     "definition_id": "wfdef",
     "run_id": "wfrun",
@@ -236,6 +236,15 @@ def _workspaces_and_keys(tour: Tour) -> None:
     tour.call(400, "POST", "/v1/workspaces", json={"name": "", "slug": "A"}, headers=admin)
     wrong = {"x-admin-token": "nope"}
     tour.call(401, "POST", "/v1/workspaces", json={"name": "x", "slug": "x"}, headers=wrong)
+    item = "/v1/workspaces/{workspace_id}"
+    ids = {"workspace_id": created["data"]["id"]}
+    limited = {"rateLimitPerS": 50}
+    changed = tour.call(200, "PATCH", item, ids=ids, json=limited, headers=admin)["data"]
+    assert changed["id"] == ids["workspace_id"] and changed["rateLimitPerS"] == 50
+    tour.call(200, "PATCH", item, ids=ids, json={"rateLimitPerS": None}, headers=admin)
+    tour.call(400, "PATCH", item, ids=ids, json={"rateLimitPerS": 0}, headers=admin)
+    tour.call(401, "PATCH", item, ids=ids, json=limited, headers=wrong)
+    tour.call(404, "PATCH", item, ids={"workspace_id": new_id("ws")}, json=limited, headers=admin)
     tour.call(200, "GET", "/v1/workspaces/current")
     tour.call(200, "GET", "/health", headers={})
     key = tour.call(201, "POST", "/v1/api-keys", json={"name": "ci"})["data"]
@@ -424,7 +433,10 @@ def _errors(tour: Tour, run_id: str) -> None:
 
 def _rate_limit(tour: Tour, ws) -> None:
     # A bucket of two tokens (a rate of one a second): the third call at once is refused.
-    set_rate_limit(ws.id, 1)
+    admin = {"x-admin-token": ADMIN_TOKEN}
+    ids = {"workspace_id": ws.id}
+    item = "/v1/workspaces/{workspace_id}"
+    tour.call(200, "PATCH", item, ids=ids, json={"rateLimitPerS": 1}, headers=admin)
     tour.call(200, "GET", "/v1/workspaces/current")
     tour.call(200, "GET", "/v1/workspaces/current")
     tour.call(429, "GET", "/v1/workspaces/current")

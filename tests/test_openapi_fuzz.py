@@ -38,7 +38,7 @@ from app import serializers
 from harness.processes import ProcessFailed, System, worker_command
 from models.base import utcnow
 from models.ids import new_id
-from models.keys import issue_key
+from models.keys import create_workspace, issue_key
 from models.llm_calls import LlmCall
 from models.runs import StepRun
 from models.webhooks import create_webhook
@@ -125,8 +125,11 @@ def seeded(workspace):
     run_states.completed(ws)  # a delivery for `kept`
     _add_llm_call(paused)
     definition = insert_definition(ws, [{"type": "task", "name": "work", "handler": "noop"}])
+    # Another workspace to change: a rate limit of 1 on the fuzzer's own would refuse the rest.
+    changed, _, _ = create_workspace("Changed", "changed")
     return Seeded(
         ids={
+            "workspace_id": changed.id,
             "run_id": paused.id,
             "request_id": request.id,
             "definition_id": definition.id,

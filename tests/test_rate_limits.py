@@ -26,12 +26,14 @@ from app.rate_limits import is_exempt
 from harness.processes import WEB, ProcessFailed, free_port, spawn, stop, wait_healthy
 from models.config import Settings, current
 from models.db import connect_params
+from models.ids import new_id
 from models.keys import create_workspace
 from models.rate_limits import RateLimitBucket, set_rate_limit, take_token
 from models.workspaces import Workspace
 from tests.api_support import assert_error
-from tests.conftest import TEST_BROKER_URL, TEST_DATABASE_URL
+from tests.conftest import ADMIN_TOKEN, TEST_BROKER_URL, TEST_DATABASE_URL
 
+ADMIN = {"x-admin-token": ADMIN_TOKEN}
 CURRENT = "/v1/workspaces/current"
 
 
@@ -127,7 +129,31 @@ def test_a_bucket_goes_with_its_workspace(workspace):
     assert RateLimitBucket.select().count() == 0
 
 
-# A workspace's own limit.
+# The operator's limit.
+
+
+def test_patch_sets_the_workspaces_own_limit_and_null_gives_the_default_again(
+    client, auth, workspace
+):
+    # Given a workspace on the suite's default
+    path = f"/v1/workspaces/{workspace[0].id}"
+    assert client.simulate_get(CURRENT, headers=auth).json["data"]["rateLimitPerS"] is None
+
+    # When the operator gives it 1 a second
+    changed = client.simulate_patch(path, json={"rateLimitPerS": 1}, headers=ADMIN)
+
+    # Then that is its limit from its next request on
+    assert changed.status_code == 200, changed.text
+    assert changed.json["data"]["rateLimitPerS"] == 1
+    assert changed.json["data"]["updatedAt"] > changed.json["data"]["createdAt"]
+    assert _statuses(client, auth, 3) == [200, 200, 429]
+    assert client.simulate_get("/v1/api-keys", headers=auth).status_code == 429
+
+    # And null gives it the default again at once, the refusal this process remembered too
+    back = client.simulate_patch(path, json={"rateLimitPerS": None}, headers=ADMIN)
+    assert back.status_code == 200 and back.json["data"]["rateLimitPerS"] is None
+    assert _statuses(client, auth, 3) == [200, 200, 200]
+    assert Workspace.get_by_id(workspace[0].id).rate_limit_per_s is None
 
 
 def test_a_workspaces_own_limit_wins_over_the_default(auth, workspace, other_workspace):
@@ -137,6 +163,63 @@ def test_a_workspaces_own_limit_wins_over_the_default(auth, workspace, other_wor
     # Then it has its burst of 100, while the other has the default's 2
     assert _statuses(client, auth, 60) == [200] * 60
     assert _statuses(client, {"x-api-key": other_workspace[1]}, 3) == [200, 200, 429]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "rateLimitPerS"),
+        ({"rateLimitPerS": 0}, "rateLimitPerS"),
+        ({"rateLimitPerS": -5}, "rateLimitPerS"),
+        ({"rateLimitPerS": 100_001}, "rateLimitPerS"),
+        ({"rateLimitPerS": 2.5}, "rateLimitPerS"),
+        ({"rateLimitPerS": 10.0}, "rateLimitPerS"),
+        ({"rateLimitPerS": "10"}, "rateLimitPerS"),
+        ({"rateLimitPerS": True}, "rateLimitPerS"),
+        ({"rateLimitPerS": 10, "retention": 1}, "retention"),
+    ],
+)
+def test_patch_refuses_a_limit_that_is_not_a_whole_number_in_range(client, workspace, body, field):
+    result = client.simulate_patch(f"/v1/workspaces/{workspace[0].id}", json=body, headers=ADMIN)
+    assert_error(result, 400, "VALIDATION_ERROR", field)
+    assert Workspace.get_by_id(workspace[0].id).rate_limit_per_s is None
+
+
+def test_patch_takes_the_bounds_themselves(client, workspace):
+    path = f"/v1/workspaces/{workspace[0].id}"
+    for per_s in (1, 100_000):
+        result = client.simulate_patch(path, json={"rateLimitPerS": per_s}, headers=ADMIN)
+        assert result.status_code == 200 and result.json["data"]["rateLimitPerS"] == per_s
+
+
+def test_patch_refuses_a_body_that_is_not_an_object(client, workspace):
+    path = f"/v1/workspaces/{workspace[0].id}"
+    for body in (b"[1]", b"5", b"{"):
+        result = client.simulate_patch(
+            path, body=body, headers={**ADMIN, "content-type": "application/json"}
+        )
+        assert_error(result, 400, "VALIDATION_ERROR")
+
+
+def test_patch_of_no_such_workspace_is_404(client):
+    for workspace_id in (new_id("ws"), "ws_nope", new_id("key"), "current-ish"):
+        result = client.simulate_patch(
+            f"/v1/workspaces/{workspace_id}", json={"rateLimitPerS": 5}, headers=ADMIN
+        )
+        assert_error(result, 404, "NOT_FOUND")
+
+
+def test_patch_takes_the_admin_token_and_nothing_else(client, auth, workspace):
+    path = f"/v1/workspaces/{workspace[0].id}"
+    for headers in ({}, {"x-admin-token": "wrong"}, {"x-admin-token": ""}, auth):
+        result = client.simulate_patch(path, json={"rateLimitPerS": 1}, headers=headers)
+        assert_error(result, 401, "AUTH_ERROR")
+    assert Workspace.get_by_id(workspace[0].id).rate_limit_per_s is None
+    disabled = falcon.testing.TestClient(
+        create_app(dataclasses.replace(current(), admin_token=None))
+    )
+    result = disabled.simulate_patch(path, json={"rateLimitPerS": 1}, headers=ADMIN)
+    assert_error(result, 401, "AUTH_ERROR")
 
 
 # What is not counted.
@@ -175,6 +258,16 @@ def test_the_exemptions_are_by_path_and_by_prefix():
     assert is_exempt("/ui/static/app.js") and is_exempt("/ui/static/css/a.css")
     assert not is_exempt("/ui/") and not is_exempt("/health/x") and not is_exempt("/ui/statics")
     assert not is_exempt("/v1/workspaces/current")
+
+
+def test_creating_and_changing_workspaces_is_not_counted(client, workspace):
+    # The admin's calls act for no workspace: a limit of 1 refuses none of them
+    set_rate_limit(workspace[0].id, 1)
+    path = f"/v1/workspaces/{workspace[0].id}"
+    for _ in range(5):
+        result = client.simulate_patch(path, json={"rateLimitPerS": 1}, headers=ADMIN)
+        assert result.status_code == 200
+    assert RateLimitBucket.select().count() == 0
 
 
 def test_zero_turns_rate_limits_off(auth, workspace):
@@ -351,10 +444,13 @@ def _hammer(urls: list[str], key: str, seconds: float, threads_per_url: int) -> 
 
 
 def test_two_processes_share_one_limit(two_web_processes):
-    # Given two gunicorn processes, and a workspace limited to 20 a second
+    # Given two gunicorn processes, and a workspace limited to 20 a second through one of them
     first, second = two_web_processes
     ws, _, key = create_workspace("Shared", "shared")
-    set_rate_limit(ws.id, 20)
+    limited = requests.patch(
+        f"{first}/v1/workspaces/{ws.id}", json={"rateLimitPerS": 20}, headers=ADMIN, timeout=10
+    )
+    assert limited.status_code == 200, limited.text
 
     # When the workspace calls both as fast as it can for two seconds
     answers, retry_afters, elapsed = _hammer([first, second], key, 2.0, threads_per_url=2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.openapi.builders import id_of
+from app.openapi.schemas.workspaces import rate_limit_per_s
 from app.resources.workspaces import SLUG
 from models.approvals import APPROVED, EDITED, REJECTED
 from models.documents import MAX_DOCUMENT_BYTES
@@ -19,6 +20,7 @@ def request_schemas() -> dict[str, dict[str, Any]]:
         "CreateWorkspace": record(
             {"name": text(1, 100), "slug": {**text(1, 50), "pattern": f"^{SLUG.pattern}$"}}
         ),
+        "UpdateWorkspace": record({"rateLimitPerS": rate_limit_per_s()}),
         "CreateApiKey": record({"name": text(1, 100)}),
         "CreateWorkflowDefinition": record(
             {
