@@ -1,4 +1,5 @@
-"""Who is calling: an API key for every `/v1` route, the admin token for creating workspaces.
+"""Who is calling: an API key for every `/v1` route, the admin token for creating and changing
+workspaces.
 
 A resource says what it needs with its `access` attribute (API key when absent). Keys are
 looked up by their SHA-256 digest; raw keys and tokens are never logged.
@@ -52,7 +53,7 @@ class Authenticator:
 
     def _check_admin(self, token: str | None) -> None:
         if self.admin_token is None:
-            raise AuthError("creating workspaces over the API is disabled (ADMIN_TOKEN is unset)")
+            raise AuthError("managing workspaces over the API is disabled (ADMIN_TOKEN is unset)")
         if token is None:
             raise AuthError("the x-admin-token header is required")
         if not hmac.compare_digest(token.encode("utf-8"), self.admin_token.encode("utf-8")):

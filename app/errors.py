@@ -92,6 +92,20 @@ class UnsupportedMediaType(ApiError):
     http_status = 415
 
 
+class RateLimited(ApiError):
+    """429: the workspace is over its request rate; `Retry-After` says when to come back."""
+
+    http_status = 429
+
+    def __init__(self, per_s: int, retry_after: int) -> None:
+        super().__init__(
+            f"this workspace is over its rate limit of {per_s} requests per second;"
+            f" try again in {retry_after} s",
+            {"rateLimitPerS": per_s, "retryAfter": retry_after},
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
 class InternalError(ApiError):
     http_status = 500
 

@@ -12,11 +12,12 @@ from app.database import DatabaseSession
 from app.errors import register_error_handlers
 from app.media import BodyLimits
 from app.openapi import OPENAPI_PATH
+from app.rate_limits import RateLimiter
 from app.resources.api_keys import ApiKeys
 from app.resources.approvals import ApprovalRequests
 from app.resources.costs import Costs
 from app.resources.definitions import Definitions
-from app.resources.health import Health
+from app.resources.health import HEALTH_PATH, Health
 from app.resources.openapi import OpenApiDocument
 from app.resources.run_batches import RunBatches
 from app.resources.run_bulk import RunsBulk
@@ -28,30 +29,30 @@ from app.resources.workspaces import CurrentWorkspace, Workspaces
 from models.config import Settings
 from models.db import bind_database
 
-HEALTH_PATH = "/health"
-
 
 def create_app(settings: Settings, *, broker: RabbitmqBroker | None = None) -> falcon.App:
-    """Build the WSGI app on `settings`: the database it binds, and `admin_token`.
+    """Build the WSGI app on `settings`: the database it binds, `admin_token` and
+    `rate_limit_per_s`.
 
     The entry point (`app.wsgi`) also makes them the process's (`models.config.configure`),
     which the data layer reads; an app built with other settings changes nothing else.
 
     Parameters:
       settings: what the app reads; `admin_token` guards `POST /v1/workspaces` (None
-        disables it).
+        disables it); `rate_limit_per_s` is the workspaces' default limit (0: no limits).
       broker: where `start_run` and `execute_step` commands go and what `/health` checks;
         the actors' broker by default.
     """
     bind_database(settings)
     broker = broker if broker is not None else actors.broker
-    app = falcon.App(
-        middleware=[
-            DatabaseSession(exempt=(HEALTH_PATH, OPENAPI_PATH)),
-            BodyLimits(),
-            Authenticator(settings.admin_token),
-        ],
-    )
+    middleware = [
+        DatabaseSession(exempt=(HEALTH_PATH, OPENAPI_PATH)),
+        BodyLimits(),
+        Authenticator(settings.admin_token),
+    ]
+    if settings.rate_limit_per_s:
+        middleware.append(RateLimiter(settings.rate_limit_per_s))
+    app = falcon.App(middleware=middleware)
     register_error_handlers(app)
     _add_routes(app, broker)
     return app
@@ -60,7 +61,9 @@ def create_app(settings: Settings, *, broker: RabbitmqBroker | None = None) -> f
 def _add_routes(app: falcon.App, broker: dramatiq.Broker) -> None:
     app.add_route(HEALTH_PATH, Health(broker.parameters))
     app.add_route(OPENAPI_PATH, OpenApiDocument())
-    app.add_route("/v1/workspaces", Workspaces())
+    workspaces = Workspaces()
+    app.add_route("/v1/workspaces", workspaces)
+    app.add_route("/v1/workspaces/{workspace_id}", workspaces, suffix="item")
     app.add_route("/v1/workspaces/current", CurrentWorkspace())
     api_keys = ApiKeys()
     app.add_route("/v1/api-keys", api_keys)

@@ -32,6 +32,7 @@ def workspace(ws: Workspace) -> dict[str, Any]:
         "id": ws.id,
         "name": ws.name,
         "slug": ws.slug,
+        "rateLimitPerS": ws.rate_limit_per_s,
         "createdAt": timestamp(ws.created_at),
         "updatedAt": timestamp(ws.updated_at),
     }

@@ -15,14 +15,17 @@ OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 ANTHROPIC_DEFAULT_BASE_URL = "https://api.anthropic.com"
 
 
-def _int(name: str, default: int) -> int:
+def _int(name: str, default: int, *, minimum: int | None = None) -> int:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ValueError(f"environment variable {name} must be an integer, got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise ValueError(f"environment variable {name} must be at least {minimum}, got {value}")
+    return value
 
 
 def _list(name: str) -> tuple[str, ...]:
@@ -39,8 +42,11 @@ class Settings:
     statement_timeout_ms: int
     #: RabbitMQ URL the workers consume from and the API publishes to.
     broker_url: str
-    #: Token that guards `POST /v1/workspaces`; unset disables that endpoint.
+    #: Token that guards creating and changing workspaces; unset disables those endpoints.
     admin_token: str | None
+    #: Requests per second a workspace may make across every API process (bursts of twice
+    #: that), unless it has a limit of its own; 0 turns rate limits off.
+    rate_limit_per_s: int
     #: Modules imported at start-up so their task handlers register themselves.
     handler_modules: tuple[str, ...]
     #: HTTP port the web process binds.
@@ -94,6 +100,7 @@ class Settings:
             statement_timeout_ms=_int("DATABASE_STATEMENT_TIMEOUT_MS", 30_000),
             broker_url=os.environ.get("BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"),
             admin_token=os.environ.get("ADMIN_TOKEN") or None,
+            rate_limit_per_s=_int("STEVORA_RATE_LIMIT_PER_S", 100, minimum=0),
             handler_modules=_list("STEVORA_HANDLERS"),
             port=_int("PORT", 8000),
             web_processes=_int("WEB_CONCURRENCY", 2),

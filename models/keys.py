@@ -30,7 +30,7 @@ def hash_key(raw_key: str) -> str:
 #: than the indexed read itself.
 _KEY_BY_HASH = (
     "SELECT k.id, k.name, k.key_hash, k.last_used_at, k.revoked_at, k.created_at,"
-    " w.id, w.name, w.slug, w.created_at, w.updated_at"
+    " w.id, w.name, w.slug, w.rate_limit_per_s, w.created_at, w.updated_at"
     " FROM api_key k JOIN workspace w ON w.id = k.workspace_id WHERE k.key_hash = %s"
 )
 
@@ -41,7 +41,12 @@ def key_by_hash(digest: str) -> ApiKey | None:
     if row is None:
         return None
     workspace = Workspace(
-        id=row[6], name=row[7], slug=row[8], created_at=row[9], updated_at=row[10]
+        id=row[6],
+        name=row[7],
+        slug=row[8],
+        rate_limit_per_s=row[9],
+        created_at=row[10],
+        updated_at=row[11],
     )
     key = ApiKey(
         id=row[0],

@@ -28,11 +28,16 @@ def execute(sql: str, params: list[Any]) -> Any:
     if name is None:
         if len(names) >= MAX_PER_CONNECTION:
             return db.execute_sql(sql, params)
-        name = "stv_" + hashlib.blake2b(sql.encode(), digest_size=10).hexdigest()
+        name = statement_name(sql)
         db.execute_sql(f"PREPARE {name} AS {_numbered(sql)}")
         names[sql] = name
     placeholders = ", ".join(["%s"] * len(params))
     return db.execute_sql(f"EXECUTE {name} ({placeholders})", params)
+
+
+def statement_name(sql: str) -> str:
+    """The name `sql` is prepared under, on every connection."""
+    return "stv_" + hashlib.blake2b(sql.encode(), digest_size=10).hexdigest()
 
 
 def _numbered(sql: str) -> str:

@@ -10,6 +10,9 @@ from models.base import BaseModel, utcnow
 class Workspace(BaseModel):
     name = peewee.CharField(max_length=100)
     slug = peewee.CharField(max_length=50, unique=True)
+    #: Requests per second across every API process; None keeps the default
+    #: (`STEVORA_RATE_LIMIT_PER_S`). See `models.rate_limits`.
+    rate_limit_per_s = peewee.IntegerField(null=True)
     created_at = peewee.DateTimeField(default=utcnow)
     updated_at = peewee.DateTimeField(default=utcnow)
 

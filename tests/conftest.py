@@ -27,6 +27,9 @@ os.environ["STEVORA_HANDLERS"] = "harness.handlers"
 os.environ["STEVORA_CLOCK_INTERVAL_MS"] = "50"
 # A dead worker lets go of its step attempts within this long (ms).
 os.environ["STEVORA_LEASE_MS"] = "2000"
+# The suite calls faster than any client; every request still takes its token. The limits
+# themselves are tested at rates of their own (tests/test_rate_limits.py).
+os.environ["STEVORA_RATE_LIMIT_PER_S"] = "100000"
 
 import pytest  # noqa: E402
 

@@ -19,7 +19,8 @@ def test_create_returns_the_workspace_and_its_first_key(client):
     assert result.status_code == 201
     data = result.json["data"]
     assert result.json["success"] is True
-    assert set(data) == {"id", "name", "slug", "createdAt", "updatedAt", "apiKey"}
+    assert set(data) == {"id", "name", "slug", "rateLimitPerS", "createdAt", "updatedAt", "apiKey"}
+    assert data["rateLimitPerS"] is None
     assert data["id"].startswith("ws_") and data["name"] == "Beta Corp" and data["slug"] == "beta-2"
     assert TIMESTAMP.match(data["createdAt"]) and TIMESTAMP.match(data["updatedAt"])
     key = data["apiKey"]

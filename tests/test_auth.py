@@ -120,6 +120,7 @@ WITHOUT_KEY = {
     "GET /health": Access.PUBLIC,
     "GET /v1/openapi.json": Access.PUBLIC,
     "POST /v1/workspaces": Access.ADMIN,
+    "PATCH /v1/workspaces/{workspace_id}": Access.ADMIN,
 }
 
 

@@ -121,6 +121,7 @@ def test_each_operation_names_the_credential_its_resource_checks():
 
 #: The id type each path parameter names.
 PATH_IDS = {
+    "workspace_id": "ws",
     "key_id": "key",
     "definition_id": "wfdef",
     "run_id": "wfrun",
@@ -215,6 +216,7 @@ def test_every_operation_answers_as_documented(tour, workspace):
     _webhooks(tour, ws)
     _schedules(tour, definition_id)
     _errors(tour, run_id)
+    _rate_limit(tour, ws)
 
     documented = {
         (method.upper(), path, int(status))
@@ -225,7 +227,7 @@ def test_every_operation_answers_as_documented(tour, workspace):
     }
     assert documented - tour.seen == set(), "successes the tour never saw"
     errors = {status for _, _, status in tour.seen if status >= 400}
-    assert errors == {400, 401, 404, 409, 413, 415}
+    assert errors == {400, 401, 404, 409, 413, 415, 429}
 
 
 def _workspaces_and_keys(tour: Tour) -> None:
@@ -238,6 +240,15 @@ def _workspaces_and_keys(tour: Tour) -> None:
     tour.call(400, "POST", "/v1/workspaces", json={"name": "", "slug": "A"}, headers=admin)
     wrong = {"x-admin-token": "nope"}
     tour.call(401, "POST", "/v1/workspaces", json={"name": "x", "slug": "x"}, headers=wrong)
+    item = "/v1/workspaces/{workspace_id}"
+    ids = {"workspace_id": created["data"]["id"]}
+    limited = {"rateLimitPerS": 50}
+    changed = tour.call(200, "PATCH", item, ids=ids, json=limited, headers=admin)["data"]
+    assert changed["id"] == ids["workspace_id"] and changed["rateLimitPerS"] == 50
+    tour.call(200, "PATCH", item, ids=ids, json={"rateLimitPerS": None}, headers=admin)
+    tour.call(400, "PATCH", item, ids=ids, json={"rateLimitPerS": 0}, headers=admin)
+    tour.call(401, "PATCH", item, ids=ids, json=limited, headers=wrong)
+    tour.call(404, "PATCH", item, ids={"workspace_id": new_id("ws")}, json=limited, headers=admin)
     tour.call(200, "GET", "/v1/workspaces/current")
     tour.call(200, "GET", "/health", headers={})
     key = tour.call(201, "POST", "/v1/api-keys", json={"name": "ci"})["data"]
@@ -473,6 +484,19 @@ def _errors(tour: Tour, run_id: str) -> None:
         result = tour.client.simulate_request(method, path, headers=tour.headers)
         assert result.status_code == status
         assert _violations(_pointer("components", "schemas", "ErrorEnvelope"), result.json) == []
+
+
+def _rate_limit(tour: Tour, ws) -> None:
+    # A bucket of two tokens (a rate of one a second): the third call at once is refused.
+    admin = {"x-admin-token": ADMIN_TOKEN}
+    ids = {"workspace_id": ws.id}
+    item = "/v1/workspaces/{workspace_id}"
+    tour.call(200, "PATCH", item, ids=ids, json={"rateLimitPerS": 1}, headers=admin)
+    tour.call(200, "GET", "/v1/workspaces/current")
+    tour.call(200, "GET", "/v1/workspaces/current")
+    tour.call(429, "GET", "/v1/workspaces/current")
+    refused = tour.client.simulate_get("/v1/workspaces/current", headers=tour.headers)
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "1"
 
 
 _JSON = {"content-type": "application/json"}

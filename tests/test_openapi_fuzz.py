@@ -40,7 +40,7 @@ from harness.processes import ProcessFailed, System, worker_command
 from models.base import utcnow
 from models.fire_times import Timing
 from models.ids import new_id
-from models.keys import issue_key
+from models.keys import create_workspace, issue_key
 from models.llm_calls import LlmCall
 from models.runs import StepRun
 from models.schedules import SKIP, create_schedule, pause_schedule
@@ -133,8 +133,11 @@ def seeded(workspace):
         create_schedule(ws.id, definition.id, hourly, {}, SKIP) for _ in range(3)
     )
     pause_schedule(paused_schedule)
+    # Another workspace to change: a rate limit of 1 on the fuzzer's own would refuse the rest.
+    changed, _, _ = create_workspace("Changed", "changed")
     return Seeded(
         ids={
+            "workspace_id": changed.id,
             "run_id": paused.id,
             "request_id": request.id,
             "definition_id": definition.id,

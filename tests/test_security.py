@@ -15,6 +15,7 @@ import io
 import json
 import logging
 import re
+import time
 
 import falcon.testing
 import peewee
@@ -22,10 +23,12 @@ import pytest
 
 import app.auth
 import models.keys
+import models.rate_limits
 from app.factory import create_app
 from app.media import MAX_BODY_BYTES, MAX_JSON_DEPTH
 from app.resources.runs import Runs
-from models import TABLES
+from models import TABLES, prepared
+from models.base import database_clock
 from models.config import current
 from models.db import db
 from models.documents import nests_deeper_than
@@ -42,7 +45,12 @@ BODY_ROUTES = [
 
 @pytest.fixture
 def statements(monkeypatch):
-    """Every SQL statement the test's thread runs from now on, as (sql, params)."""
+    """Every SQL statement the test's thread runs from now on, as (sql, params).
+
+    The clock's sync with the database (a read, at most every 30 s, in whichever request
+    comes first) is put off until the test is over, so that it falls in no test's count.
+    """
+    monkeypatch.setattr(database_clock, "_synced_at", time.monotonic())
     seen: list[tuple[str, tuple]] = []
     execute = db.execute_sql
 
@@ -59,9 +67,13 @@ def _row_counts() -> dict[str, int]:
 
 
 def _only_authentication(seen: list[tuple[str, tuple]]) -> bool:
-    """True when every statement is the API key lookup (or its last-used stamp)."""
+    """True when every statement is the API key lookup (or its last-used stamp), or the
+    workspace's rate limit taking its token (prepared on the connection's first request)."""
+    take = prepared.statement_name(models.rate_limits._TAKE_TOKEN)
     return all(
-        sql == models.keys._KEY_BY_HASH or sql.startswith('UPDATE "api_key" SET "last_used_at"')
+        sql == models.keys._KEY_BY_HASH
+        or sql.startswith('UPDATE "api_key" SET "last_used_at"')
+        or sql.startswith((f"PREPARE {take} ", f"EXECUTE {take} "))
         for sql, _ in seen
     )
 

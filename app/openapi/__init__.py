@@ -29,6 +29,9 @@ approvals, and retry what fails.
   `meta`. An error is `{"success": false, "error": {"code", "message", "details"?}}`.
 - Timestamps are ISO-8601 UTC with milliseconds and `Z`. Ids are a type prefix and a
   lowercase ULID (`wfrun_01jd...`); a malformed id is 404.
+- Each workspace may make so many requests a second across every API process, in bursts of
+  twice that: its own `rateLimitPerS`, else the server's (100 unless configured). Beyond it a
+  call is 429 RATE_LIMIT_ERROR, with a `Retry-After` header in whole seconds.
 - A path no route matches is 404 NOT_FOUND; a method a route does not serve is 405
   METHOD_NOT_ALLOWED. Both answer with the error envelope.
 """

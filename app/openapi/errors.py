@@ -20,6 +20,7 @@ ERROR_RESPONSES = {
     413: ("PayloadTooLarge", f"A body over {MAX_BODY_BYTES} bytes, or a document over the limit."),
     414: ("UriTooLong", f"A request line (method, path and query) over {MAX_REQUEST_LINE} bytes."),
     415: ("UnsupportedMediaType", "A request body that is not `application/json`."),
+    429: ("RateLimitError", "The workspace is over its request rate; see `Retry-After`."),
     500: ("InternalError", "A bug; never a stack trace."),
     503: ("ServiceUnavailable", "The database is unreachable; try again shortly."),
 }
@@ -29,8 +30,14 @@ ERROR_RESPONSES = {
 EVERY = (413, 414, 415, 500)
 #: What every request that reads the database can meet.
 STORED = (*EVERY, 503)
-#: ... and that needs an API key.
-KEYED = (401, *STORED)
+#: ... and that needs an API key (and so counts against the workspace's rate limit).
+KEYED = (401, 429, *STORED)
+
+#: The header of every 429.
+RETRY_AFTER = {
+    "description": "Whole seconds, at least 1, until the workspace's bucket holds a token again.",
+    "schema": {"type": "integer", "minimum": 1},
+}
 
 
 def responses() -> dict[str, dict[str, Any]]:
@@ -56,6 +63,7 @@ def responses() -> dict[str, dict[str, Any]]:
         for status, (name, description) in ERROR_RESPONSES.items()
         if status != 414
     }
+    answers[ERROR_RESPONSES[429][0]]["headers"] = {"Retry-After": RETRY_AFTER}
     # The HTTP server answers this one itself, before the API sees the request: no envelope.
     name, description = ERROR_RESPONSES[414]
     answers[name] = {

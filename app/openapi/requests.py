@@ -6,6 +6,7 @@ from typing import Any
 
 from actors.steps.fields import MAX_DURATION_MS
 from app.openapi.builders import id_of
+from app.openapi.schemas.workspaces import rate_limit_per_s
 from app.resources.schedules import MAX_CRON_LENGTH, MAX_TIMEZONE_LENGTH
 from app.resources.workspaces import SLUG
 from models.approvals import APPROVED, EDITED, REJECTED
@@ -23,6 +24,7 @@ def request_schemas() -> dict[str, dict[str, Any]]:
         "CreateWorkspace": record(
             {"name": text(1, 100), "slug": {**text(1, 50), "pattern": f"^{SLUG.pattern}$"}}
         ),
+        "UpdateWorkspace": record({"rateLimitPerS": rate_limit_per_s()}),
         "CreateApiKey": record({"name": text(1, 100)}),
         "CreateWorkflowDefinition": record(
             {

@@ -23,6 +23,9 @@ from models.db import ping
 
 logger = logging.getLogger(__name__)
 
+#: Where the health check is served.
+HEALTH_PATH = "/health"
+
 #: Seconds the queue check may spend connecting to RabbitMQ.
 QUEUE_TIMEOUT = 2
 #: Seconds a queue check's answer is reused: calls in between open no connection.

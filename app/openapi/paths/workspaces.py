@@ -11,7 +11,7 @@ from app.pagination import WHOLE_LIST_LIMIT
 
 
 def path_items() -> dict[str, dict[str, Any]]:
-    """Creating a workspace (admin token), reading the caller's, and its keys."""
+    """Creating and changing a workspace (admin token), reading the caller's, and its keys."""
     return {
         "/v1/workspaces": {
             "post": operation(
@@ -21,6 +21,18 @@ def path_items() -> dict[str, dict[str, Any]]:
                 {201: json_answer(one("NewWorkspace"), "The workspace; its key is shown once.")},
                 (400, 401, 409, *STORED),
                 body="CreateWorkspace",
+                security=[{"adminToken": []}],
+            )
+        },
+        "/v1/workspaces/{workspace_id}": {
+            "patch": operation(
+                "updateWorkspace",
+                "Set a workspace's own rate limit, or null for the default (admin token).",
+                "Workspaces",
+                {200: json_answer(one("Workspace"), "The workspace as changed.")},
+                (400, 401, 404, *STORED),
+                parameters=(path_id("workspace_id", "ws", "workspace"),),
+                body="UpdateWorkspace",
                 security=[{"adminToken": []}],
             )
         },

@@ -6,7 +6,17 @@ from typing import Any
 
 from app.openapi.builders import TIMESTAMP, id_of, nullable
 from app.resources.workspaces import SLUG
-from models.json_schema import record, text
+from models.json_schema import integer, record, text
+from models.rate_limits import BURST_SECONDS, MAX_PER_S, MIN_PER_S
+
+
+def rate_limit_per_s() -> dict[str, Any]:
+    """A workspace's own rate limit, or null for the default."""
+    return {
+        **nullable(integer(MIN_PER_S, MAX_PER_S)),
+        "description": "Requests per second across every API process (bursts of"
+        f" {BURST_SECONDS} times that); null: the server's default (STEVORA_RATE_LIMIT_PER_S).",
+    }
 
 
 def _workspace() -> dict[str, Any]:
@@ -15,6 +25,7 @@ def _workspace() -> dict[str, Any]:
             "id": id_of("ws"),
             "name": text(1, 100),
             "slug": {**text(1, 50), "pattern": f"^{SLUG.pattern}$"},
+            "rateLimitPerS": rate_limit_per_s(),
             "createdAt": TIMESTAMP,
             "updatedAt": TIMESTAMP,
         }
