@@ -9,6 +9,7 @@ import datetime
 
 import pytest
 
+from actors.steps.fields import MAX_DURATION_MS
 from models import statuses
 from models.base import utcnow
 from models.runs import StepRun, WorkflowRun
@@ -134,6 +135,24 @@ def test_a_fraction_rounded_below_the_minimum_is_refused(client, auth, number, f
     assert refused.status_code == 400
     assert refused.json["error"]["details"]["fields"] == [
         {"field": f"steps[0].{field}", "message": "must be at least 1"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("number", "field"),
+    [
+        ({"timeoutMs": MAX_DURATION_MS + 0.5}, "timeoutMs"),
+        ({"retry": {"backoffMs": MAX_DURATION_MS + 0.5}}, "retry.backoffMs"),
+    ],
+)
+def test_a_fraction_above_the_maximum_is_refused_though_it_rounds_down_to_it(
+    client, auth, number, field
+):
+    step = {"type": "task", "name": "charge", "handler": "noop", **number}
+    refused = define(client, auth, [step])
+    assert refused.status_code == 400
+    assert refused.json["error"]["details"]["fields"] == [
+        {"field": f"steps[0].{field}", "message": f"must be at most {MAX_DURATION_MS}"}
     ]
 
 

@@ -94,14 +94,19 @@ class Integer(Field):
 
 @dataclass(frozen=True, kw_only=True)
 class WholeNumber(Integer):
-    """A number stored rounded down: Stevora documents these as numbers (`1500.5`)."""
+    """A number stored rounded down: Stevora documents these as numbers (`1500.5`).
+
+    The bounds hold for the number as written, as its schema states them: `maximum + 0.5`
+    is refused, though it would round down to the maximum."""
 
     def check(self, step: Fields, name: str, definition: Definition) -> int | None:
-        value = step.number(name, required=self.required)
+        value = step.number(
+            name, minimum=self.minimum, maximum=self.maximum, required=self.required
+        )
         if value is None:
             return None
         step.obj[name] = math.floor(value)  # the definition is stored with it rounded down
-        return super().check(step, name, definition)
+        return step.obj[name]
 
     def schema(self) -> dict[str, Any]:
         return {**super().schema(), "type": "number"}
