@@ -15,6 +15,7 @@ from app.openapi.paths import (
     definitions,
     run_batches,
     run_operations,
+    run_reruns,
     runs,
     service,
     webhooks,
@@ -30,6 +31,7 @@ _RESOURCES = (
     run_batches,
     costs,
     run_operations,
+    run_reruns,
     approvals,
     webhooks,
 )
