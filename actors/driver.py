@@ -31,6 +31,7 @@ from models.approvals import request_for
 from models.base import utcnow
 from models.definitions import definition_steps
 from models.errors import RunConflict
+from models.reruns import started_payload
 from models.runs import StepRun, WorkflowRun, run_by_id, step_run_by_id
 from models.signals import pending_signal, signal_kept_for
 from models.transitions import RunChange
@@ -46,15 +47,18 @@ HandOff = Callable[[str, str, int, int], None]
 
 
 def start(run_id: str, hand_off: HandOff) -> None:
-    """Move a PENDING run to RUNNING with its first step started, then drive it."""
+    """Move a PENDING run to RUNNING with its first step started (a rerun's: the step it
+    was made from), then drive it."""
     run = run_by_id(run_id)
     if run is None or run.status != statuses.PENDING:
         logger.info("start_run %s dropped: run is %s", run_id, run and run.status)
         return
     steps = definition_steps(run.definition_id)
+    index = run.current_step_index or 0  # a rerun starts at the step it was made from
+    step = steps[index]
     change = RunChange(run)
-    change.move(statuses.RUNNING, "WORKFLOW_STARTED")
-    step_run = change.start_step(0, steps[0]["name"], steps[0]["type"])
+    change.move(statuses.RUNNING, "WORKFLOW_STARTED", started_payload(run, step["name"]))
+    step_run = change.start_step(index, step["name"], step["type"])
     change.hold(leases.lease_end(change.now))
     try:
         change.commit()

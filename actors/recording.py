@@ -112,7 +112,8 @@ def _record_completion(
     if run.status in statuses.HELD_RUN_STATUSES:
         change.move(statuses.RUNNING, None)  # told by the events that follow
     output = outcome.updates if outcome.output is None else outcome.output
-    change.move_step(step_run, statuses.COMPLETED, "STEP_COMPLETED", output=output)
+    merged = _state_updates(step_run, outcome.updates, output_is_updates=outcome.output is None)
+    change.move_step(step_run, statuses.COMPLETED, "STEP_COMPLETED", output=output, **merged)
     state = {**run.state, **outcome.updates}
     change.update(state=state)
     index = step_run.step_index
@@ -142,6 +143,18 @@ def _record_completion(
     return next_step_run
 
 
+def _state_updates(step_run: StepRun, updates: dict, *, output_is_updates: bool) -> dict:
+    """The `state_updates` column to write with an outcome (as move_step fields, or none).
+
+    It holds what every attempt of the step run merged into state, so that the run's state at
+    each step can be folded back (`models.state_history`); it stays NULL while that is the
+    step run's output, as for a task that completed at its first merging attempt.
+    """
+    if output_is_updates and step_run.state_updates is None:
+        return {}
+    return {"state_updates": {**(step_run.state_updates or {}), **updates}}
+
+
 def _record_step_limit(change: RunChange, steps: tuple[dict, ...], target: int) -> None:
     """Fail the run at the step it would visit next: a retry starts there, with a fresh budget."""
     error = {
@@ -166,14 +179,21 @@ def _record_failure(
     error = outcome.as_error()
     policy = type_of(step).retry_policy(step)
     retry = outcome.retryable and step_run.attempt < policy.max_attempts
+    merged = {}
     if outcome.updates:
         change.update(state={**run.state, **outcome.updates})
+        merged = _state_updates(step_run, outcome.updates, output_is_updates=False)
     if run.status == statuses.PAUSED:
         # An approval step failed undecided (APPROVAL_TIMEOUT): retried or not, the run no
         # longer waits on that attempt's request.
         change.also(functools.partial(close_request, step_run, change.now))
     change.move_step(
-        step_run, statuses.FAILED, "STEP_FAILED", {"error": error, "willRetry": retry}, error=error
+        step_run,
+        statuses.FAILED,
+        "STEP_FAILED",
+        {"error": error, "willRetry": retry},
+        error=error,
+        **merged,
     )
     if not retry:
         change.move(statuses.FAILED, "WORKFLOW_FAILED", {"error": error}, error=error)

@@ -22,6 +22,7 @@ from app.resources.openapi import OpenApiDocument
 from app.resources.run_batches import RunBatches
 from app.resources.run_bulk import RunsBulk
 from app.resources.run_operations import RunOperations
+from app.resources.run_reruns import RunReruns
 from app.resources.runs import Runs
 from app.resources.schedules import Schedules
 from app.resources.webhooks import Webhooks
@@ -86,6 +87,7 @@ def _add_routes(app: falcon.App, broker: dramatiq.Broker) -> None:
     app.add_route("/v1/workflow-runs/{run_id}/cancel", operations, suffix="cancel")
     app.add_route("/v1/workflow-runs/{run_id}/resume", operations, suffix="resume")
     app.add_route("/v1/workflow-runs/{run_id}/retry", operations, suffix="retry")
+    app.add_route("/v1/workflow-runs/{run_id}/rerun", RunReruns(broker))
     approvals = ApprovalRequests(broker)
     app.add_route("/v1/approval-requests", approvals)
     app.add_route("/v1/approval-requests/{request_id}", approvals, suffix="item")

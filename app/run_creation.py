@@ -1,5 +1,5 @@
-"""Creating a run (an idempotent insert; the caller sends `start_run` once committed), and
-loading runs.
+"""Creating a run or a rerun (an idempotent insert; the caller sends `start_run` once
+committed), and loading runs.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from app.lookup import find_in_workspace
 from models.definitions import Definition, WorkflowDefinition, definition_by_id
 from models.ids import is_id
 from models.operations import redrive_at
+from models.reruns import StartingPoint, insert_rerun
 from models.runs import WorkflowRun, insert_run, run_by_idempotency_key, run_in_workspace
 from models.workspaces import Workspace
 
@@ -39,6 +40,32 @@ def create_run(
         version=definition.version,
     )
     return run, True
+
+
+def create_rerun(
+    original: WorkflowRun,
+    start: StartingPoint,
+    run_input: dict[str, Any],
+    state: dict[str, Any],
+    idempotency_key: str | None,
+) -> tuple[WorkflowRun, bool]:
+    """Insert the PENDING rerun of `original` from `start`; return it and whether it is new,
+    the idempotency key taken as `create_run` takes it."""
+    run = insert_rerun(original, start, run_input, state, idempotency_key, redrive_at())
+    if run is None:
+        return run_by_idempotency_key(original.workspace_id, idempotency_key), False
+    run.definition = original.definition  # the same definition: its name and version
+    return run, True
+
+
+def run_with_key(workspace: Workspace, idempotency_key: str | None) -> WorkflowRun | None:
+    """The run the workspace created with this idempotency key, if any."""
+    if idempotency_key is None:
+        return None
+    try:
+        return run_by_idempotency_key(workspace.id, idempotency_key)
+    except WorkflowRun.DoesNotExist:
+        return None
 
 
 def find_definition(workspace: Workspace, definition_id: str) -> Definition:

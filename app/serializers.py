@@ -101,6 +101,7 @@ def run(r: WorkflowRun) -> dict[str, Any]:
         "version": r.version,
         "createdAt": timestamp(r.created_at),
         "updatedAt": timestamp(r.updated_at),
+        "rerunOf": r.rerun_of,
     }
 
 

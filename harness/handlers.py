@@ -229,3 +229,17 @@ def crash_once(ctx, config):
         crashed.touch()
         os.killpg(os.getpgrp(), signal.SIGKILL)
     return {"survived": ctx.attempt}
+
+
+#: The state each `remember` step run was entered with (what its first attempt saw), by step
+#: run id: what a rerun from that step must start with.
+ENTRY_STATES: dict[str, dict] = {}
+
+
+@task_handler("remember")
+def remember(ctx, config):
+    """Keeps the state it was entered with (`ENTRY_STATES`), then sets `config.set` and counts
+    one more `visits`."""
+    if ctx.attempt == 1:
+        ENTRY_STATES[ctx.step_run_id] = ctx.state
+    return {**config.get("set", {}), "visits": ctx.state.get("visits", 0) + 1}

@@ -4,7 +4,8 @@ The test suite and the fault script (`bench/faults.py`) read the database after 
 check each run:
 
 - `status`: it is in a status its definition implies (the caller says which, `expect`);
-- `path`: a COMPLETED run's step runs are a path through its definition, start to end;
+- `path`: a COMPLETED run's step runs are a path through its definition, from its first step
+  (a rerun's: the step it was made from, named by its WORKFLOW_STARTED) to the end;
 - `doubled`: no step run completed twice, and no attempt of one was started twice;
 - `event_sequence`: its events, replayed in the order they were written, follow the state
   machine (`models.statuses`) for the run and each step run, and end at the stored statuses;
@@ -12,6 +13,9 @@ check each run:
 - `version`: its version equals the number of its events (one per transition);
 - `nothing_due`: a PENDING or RUNNING run has a timer (a redrive or a worker's lease), a final
   one has none, and, once the system is idle, no timer is overdue by more than a tolerance.
+- `state`: its state is where it started with what each of its step runs merged folded in, in
+  the order it visited them (`models.state_history`), so its state at every step is known; runs
+  created before step runs recorded that (migration 0011) are not checked.
 - `approvals`: each of its approval requests is one of pending (undecided, and the run PAUSED
   at that step run's attempt), decided, or closed (undecided, `closed_at` set, not awaited).
 
@@ -30,6 +34,7 @@ from models import statuses
 from models.base import utcnow
 from models.db import db
 from models.definitions import definition_steps
+from models.state_history import Visit, fold, merged_into_state
 
 RULES = (
     "status",
@@ -39,6 +44,7 @@ RULES = (
     "event_order",
     "version",
     "nothing_due",
+    "state",
     "approvals",
 )
 
@@ -57,6 +63,8 @@ class Run:
     next_run_at: datetime.datetime | None
     input: dict
     state: dict
+    initial_state: dict | None
+    legacy_history: bool | None
 
 
 @dataclass(frozen=True)
@@ -132,6 +140,8 @@ class _StepRun:
     step_type: str
     status: str
     attempt: int
+    output: dict | None
+    state_updates: dict | None
 
 
 @dataclass(frozen=True)
@@ -151,8 +161,14 @@ class _Event:
     payload: dict
 
 
-_RUNS = "SELECT id, definition_id, status, version, next_run_at, input, state FROM workflow_run"
-_STEP_RUNS = "SELECT run_id, id, step_index, step_name, step_type, status, attempt FROM step_run"
+_RUNS = (
+    "SELECT id, definition_id, status, version, next_run_at, input, state, initial_state,"
+    " legacy_history FROM workflow_run"
+)
+_STEP_RUNS = (
+    "SELECT run_id, id, step_index, step_name, step_type, status, attempt, output, state_updates"
+    " FROM step_run"
+)
 #: Events in the order they were written: a change's `created_at` is taken after the version
 #: it fences on was committed, and one change's ids increase.
 _EVENTS = "SELECT run_id, id, sequence, step_run_id, event_type, payload FROM run_event"
@@ -210,7 +226,8 @@ def _check_run(
         if run.status not in allowed:
             problems.append(("status", f"is {run.status}, expected one of {sorted(allowed)}"))
     steps = definition_steps(run.definition_id)
-    problems += [("path", problem) for problem in _path_problems(run, steps, step_runs)]
+    start = _first_step(steps, events)
+    problems += [("path", problem) for problem in _path_problems(run, steps, step_runs, start)]
     problems += [("doubled", problem) for problem in _doubles(step_runs, events)]
     problems += [("event_sequence", problem) for problem in _replay(run, step_runs, events)]
     if [event.sequence for event in events] != list(range(1, len(events) + 1)):
@@ -218,11 +235,25 @@ def _check_run(
     if run.version != len(events):
         problems.append(("version", f"version {run.version} but {len(events)} events"))
     problems += [("nothing_due", problem) for problem in _timer_problems(run, overdue_after, now)]
+    problems += [("state", problem) for problem in _state_problems(run, step_runs, events)]
     return [Violation(run.id, rule, detail) for rule, detail in problems]
 
 
-def _path_problems(run: Run, steps: tuple[dict, ...], step_runs: list[_StepRun]) -> list[str]:
-    """Step runs that do not match their step; for a COMPLETED run, a broken path."""
+def _first_step(steps: tuple[dict, ...], events: list[_Event]) -> int:
+    """The step a run starts at: 0, or the step a rerun was made from."""
+    for event in events:
+        if event.event_type == "WORKFLOW_STARTED" and "fromStep" in event.payload:
+            names = [step["name"] for step in steps]
+            if event.payload["fromStep"] in names:
+                return names.index(event.payload["fromStep"])
+    return 0
+
+
+def _path_problems(
+    run: Run, steps: tuple[dict, ...], step_runs: list[_StepRun], start: int
+) -> list[str]:
+    """Step runs that do not match their step; for a COMPLETED run, a broken path from
+    `start`."""
     problems = []
     for step_run in step_runs:
         index = step_run.step_index
@@ -242,8 +273,8 @@ def _path_problems(run: Run, steps: tuple[dict, ...], step_runs: list[_StepRun])
             and following.step_index == step_run.step_index
         )
     ]
-    if not path or path[0].step_index != 0:
-        return ["a completed run whose step runs do not start at step 0"]
+    if not path or path[0].step_index != start:
+        return [f"a completed run whose step runs do not start at step {start}"]
     for before, after in itertools.pairwise(path):
         if after.step_index not in _successors(steps, before.step_index):
             problems.append(
@@ -396,6 +427,29 @@ def _step_target(event: _Event) -> str | None:
         # a broker signal is taken by the step itself, which completes in the same change.
         return statuses.RUNNING
     return None
+
+
+def _state_problems(run: Run, step_runs: list[_StepRun], events: list[_Event]) -> list[str]:
+    """The run's state, when it is not the fold of its step runs in the order it visited them."""
+    if run.legacy_history:
+        return []
+    first = {}
+    for event in events:
+        if event.event_type in ("STEP_STARTED", "STEP_SKIPPED") and event.step_run_id not in first:
+            first[event.step_run_id] = event.sequence
+    ordered = sorted(step_runs, key=lambda s: first.get(s.id, len(events) + 1))
+    visits = [
+        Visit(s.step_name, s.status, merged_into_state(s.output, s.state_updates)) for s in ordered
+    ]
+    folded = fold(run.initial_state, visits)
+    if folded == run.state:
+        return []
+    differ = sorted(
+        key
+        for key in {*folded, *run.state}
+        if (key in folded, folded.get(key)) != (key in run.state, run.state.get(key))
+    )
+    return [f"its state is not its step runs' updates folded in order: {differ[:10]} differ"]
 
 
 def _timer_problems(

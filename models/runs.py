@@ -44,6 +44,13 @@ class WorkflowRun(BaseModel):
     idempotency_key = peewee.CharField(max_length=255, null=True)
     #: The schedule whose fire started the run (`models.schedules`); None for other runs.
     schedule_id = peewee.CharField(max_length=40, null=True)
+    #: The run this one reruns (`models.reruns`); None for a run started from its definition.
+    rerun_of = peewee.CharField(max_length=40, null=True)
+    #: The state the run started with; None for `{}` (every run but a rerun).
+    initial_state = peewee.JSONField(null=True)
+    #: True for runs created before their step runs said what they merged into state
+    #: (migration 0011): their state at each step is not known. None for every other run.
+    legacy_history = peewee.BooleanField(null=True)
     #: Optimistic-lock counter: one more for every event the run records.
     version = peewee.IntegerField(default=0)
     created_at = peewee.DateTimeField(default=utcnow)
@@ -69,6 +76,9 @@ class StepRun(BaseModel):
     completed_at = peewee.DateTimeField(null=True)
     duration_ms = peewee.IntegerField(null=True)
     created_at = peewee.DateTimeField(default=utcnow)
+    #: What the step run's attempts merged into the run's state, when that is not its `output`
+    #: (None: it is, as for a task); `models.state_history` folds them into its past states.
+    state_updates = peewee.JSONField(null=True)
 
 
 class RunEvent(BaseModel):

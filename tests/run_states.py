@@ -20,19 +20,19 @@ APPROVAL = {"type": "approval", "name": "review", "contentKey": "draft", "prompt
 ERROR = {"code": "TASK_FAILED", "message": "nope"}
 
 
-def pending(workspace, steps: list[dict] | None = None) -> WorkflowRun:
-    return insert_run(insert_definition(workspace, steps or [TASK]))
+def pending(workspace, steps: list[dict] | None = None, state: dict | None = None) -> WorkflowRun:
+    """PENDING; with `state`, the run starts from it (as a rerun does)."""
+    return insert_run(insert_definition(workspace, steps or [TASK]), state=state)
 
 
 def running(
     workspace, steps: list[dict] | None = None, index: int = 0, state: dict | None = None
 ) -> tuple[WorkflowRun, StepRun]:
-    """RUNNING at step `index` (the steps before it are not recorded), with `state`."""
+    """RUNNING at step `index` (the steps before it are not recorded), with `state` (the
+    state it started from)."""
     steps = steps or [TASK]
-    run = pending(workspace, steps)
+    run = pending(workspace, steps, state)
     change = RunChange(run).move(statuses.RUNNING, "WORKFLOW_STARTED")
-    if state is not None:
-        change.update(state=state)
     step_run = change.start_step(index, steps[index]["name"], steps[index]["type"])
     change.commit()
     return run, step_run

@@ -47,14 +47,21 @@ def insert_definition(workspace, steps: list[dict], name: str = "flow") -> Workf
     )
 
 
-def insert_run(definition: WorkflowDefinition, input: dict | None = None) -> WorkflowRun:
-    """A PENDING run inserted directly, with no command sent and no timer: the test starts it."""
+def insert_run(
+    definition: WorkflowDefinition, input: dict | None = None, state: dict | None = None
+) -> WorkflowRun:
+    """A PENDING run inserted directly, with no command sent and no timer: the test starts it.
+
+    With `state`, the run starts from it, as a rerun does (its `initial_state`).
+    """
     return WorkflowRun.create(
         id=new_id("wfrun"),
         workspace=definition.workspace_id,
         definition=definition,
         status=statuses.PENDING,
         input=input or {},
+        state=state or {},
+        initial_state=state or None,
     )
 
 

@@ -20,7 +20,7 @@ from tests.api_support import (
 )
 from tests.support import post_run, wait_for_run
 
-#: The fields of a run, exactly (SPEC section 4).
+#: The fields of a run, exactly (SPEC section 4, and section 8's `rerunOf`).
 RUN_FIELDS = {
     "id",
     "workspaceId",
@@ -44,6 +44,7 @@ RUN_FIELDS = {
     "version",
     "createdAt",
     "updatedAt",
+    "rerunOf",
 }
 STEP_RUN_FIELDS = {
     "id",
@@ -82,6 +83,7 @@ def test_create_answers_201_with_a_pending_run(client, auth, workspace, definiti
     assert run["input"] == {"start": 10} and run["state"] == {}
     assert run["output"] is None and run["error"] is None and run["idempotencyKey"] is None
     assert run["totalCostCents"] == 0 and run["currentStepIndex"] is None
+    assert run["rerunOf"] is None
     assert TIMESTAMP.match(run["createdAt"]) and TIMESTAMP.match(run["updatedAt"])
     assert run["startedAt"] is None
     # The clock re-sends start_run at nextRunAt if the run is still PENDING then.

@@ -41,6 +41,7 @@ BODIES = {
     "POST /v1/workflow-definitions": definition_body(name="other"),
     "POST /v1/workflow-runs": {"definitionId": "{definition_id}"},
     "POST /v1/workflow-runs/{run_id}/resume": {"signalType": "go"},
+    "POST /v1/workflow-runs/{run_id}/rerun": {"fromStep": "first"},
     "POST /v1/approval-requests/{request_id}/decide": {"decision": "approved"},
     "POST /v1/webhooks": WEBHOOK,
 }

@@ -10,6 +10,7 @@ from harness.invariants import InvariantViolated, assert_invariants, check
 from models import statuses
 from models.approvals import ApprovalRequest
 from models.base import utcnow
+from models.ids import new_id
 from models.operations import cancel_run
 from models.runs import RunEvent, StepRun, WorkflowRun
 from models.transitions import RunChange
@@ -220,3 +221,31 @@ def test_an_undecided_request_its_run_left_unclosed_is_caught(workspace):
     waiting_run, _, waiting = run_states.paused(workspace[0])
     ApprovalRequest.update(closed_at=utcnow()).where(ApprovalRequest.id == waiting.id).execute()
     assert _rules(waiting_run.id) == {"approvals"}
+
+
+def test_a_state_its_step_runs_do_not_fold_to_is_caught(completed):
+    first = StepRun.get((StepRun.run == completed.id) & (StepRun.step_name == "work"))
+    StepRun.update(state_updates={"total": 1}).where(StepRun.id == first.id).execute()
+    assert _rules(completed.id) == {"state"}
+
+    # Unless the run is from before step runs recorded what they merged: nothing to fold.
+    WorkflowRun.update(legacy_history=True).where(WorkflowRun.id == completed.id).execute()
+    assert _rules(completed.id) == set()
+
+
+def test_a_rerun_s_path_starts_at_the_step_it_was_made_from(workspace):
+    steps = [TASK, {**TASK, "name": "second"}]
+    run = insert_run(insert_definition(workspace[0], steps), state={"kept": True})
+    change = RunChange(run).move(
+        statuses.RUNNING, "WORKFLOW_STARTED", {"rerunOf": new_id("wfrun"), "fromStep": "second"}
+    )
+    second = change.start_step(1, "second", "task")
+    change.commit()
+    change = RunChange(run).move_step(second, statuses.COMPLETED, "STEP_COMPLETED", output={})
+    change.move(statuses.COMPLETED, "WORKFLOW_COMPLETED", output={"kept": True}).commit()
+    assert _rules(run.id) == set()
+
+    RunEvent.update(payload={}).where(
+        (RunEvent.run == run.id) & (RunEvent.event_type == "WORKFLOW_STARTED")
+    ).execute()
+    assert _rules(run.id) == {"path"}  # a run made from its definition starts at step 0

@@ -210,6 +210,7 @@ def test_every_operation_answers_as_documented(tour, workspace):
     definition_id = _definitions(tour)
     run_id = _runs(tour, definition_id)
     _run_operations(tour, ws, run_id)
+    _reruns(tour, ws)
     _run_batches(tour, ws, definition_id)
     _approvals(tour, ws)
     _costs(tour, ws)
@@ -338,6 +339,21 @@ def _run_operations(tour: Tour, ws, pending_run_id: str) -> None:
     assert detailed["data"]["stepRuns"], "a run with its step runs"
     events = tour.call(200, "GET", "/v1/workflow-runs/{run_id}/events", ids={"run_id": failed.id})
     assert events["data"], "a run with events"
+
+
+def _reruns(tour: Tour, ws) -> None:
+    rerun = "/v1/workflow-runs/{run_id}/rerun"
+    done = {"run_id": run_states.completed(ws).id}
+    body = {"fromStep": "work", "state": {"again": True}, "idempotencyKey": "rerun-1"}
+    made = tour.call(201, "POST", rerun, ids=done, json=body)["data"]
+    assert made["rerunOf"] == done["run_id"] and made["state"] == {"again": True}
+    assert tour.call(200, "POST", rerun, ids=done, json=body)["data"]["id"] == made["id"]
+    tour.call(400, "POST", rerun, ids=done, json={"fromStep": "nope"})
+    big = {"fromStep": "work", "state": {"blob": "x" * MAX_DOCUMENT_BYTES}}
+    tour.call(413, "POST", rerun, ids=done, json=big)
+    running = {"run_id": run_states.running(ws)[0].id}
+    tour.call(409, "POST", rerun, ids=running, json={"fromStep": "work"})
+    tour.call(404, "POST", rerun, ids={"run_id": new_id("wfrun")}, json={"fromStep": "work"})
 
 
 def _run_batches(tour: Tour, ws, definition_id: str) -> None:

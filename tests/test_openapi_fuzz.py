@@ -125,7 +125,7 @@ def seeded(workspace):
     spare, _ = issue_key(ws, "spare")
     kept = create_webhook(ws.id, "http://127.0.0.1:9/kept", ["workflow.completed"])
     doomed = create_webhook(ws.id, "http://127.0.0.1:9/doomed", ["workflow.failed"])
-    run_states.completed(ws)  # a delivery for `kept`
+    completed = run_states.completed(ws)  # a delivery for `kept`, and a run to rerun
     _add_llm_call(paused)
     definition = insert_definition(ws, [{"type": "task", "name": "work", "handler": "noop"}])
     hourly = Timing(cron="0 * * * *")
@@ -149,6 +149,7 @@ def seeded(workspace):
             ("POST /v1/workflow-runs/{run_id}/cancel", "run_id"): cancellable.id,
             ("POST /v1/workflow-runs/{run_id}/retry", "run_id"): failed.id,
             ("POST /v1/workflow-runs/{run_id}/resume", "run_id"): waiting.id,
+            ("POST /v1/workflow-runs/{run_id}/rerun", "run_id"): completed.id,
             ("POST /v1/approval-requests/{request_id}/decide", "request_id"): undecided.id,
             ("DELETE /v1/webhooks/{webhook_id}", "webhook_id"): doomed.id,
             ("POST /v1/schedules/{schedule_id}/unpause", "schedule_id"): paused_schedule.id,

@@ -54,6 +54,32 @@ def request_schemas() -> dict[str, dict[str, Any]]:
             },
             optional=("input", "idempotencyKey"),
         ),
+        "RerunWorkflowRun": record(
+            {
+                "fromStep": {
+                    **text(1, 100),
+                    "description": "A step of the run's definition that the run entered (a "
+                    "step it skipped does not count); the rerun starts there.",
+                },
+                "input": {
+                    **OBJECT,
+                    "description": "The rerun's input; the original's when absent. "
+                    f"At most {MAX_DOCUMENT_BYTES} bytes as JSON.",
+                },
+                "state": {
+                    **OBJECT,
+                    "default": {},
+                    "description": "Shallow-merged into the state the run had when it last "
+                    f"entered fromStep. The result at most {MAX_DOCUMENT_BYTES} bytes as JSON.",
+                },
+                "idempotencyKey": {
+                    **text(1, 255),
+                    "description": "As for a create: a key used before in this workspace "
+                    "answers 200 with that run.",
+                },
+            },
+            optional=("input", "state", "idempotencyKey"),
+        ),
         "ResumeWorkflowRun": record(
             {
                 "signalType": text(1, 200),

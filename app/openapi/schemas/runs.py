@@ -57,6 +57,10 @@ def _run(with_step_runs: bool) -> dict[str, Any]:
         "version": {**integer(0), "description": "The optimistic-lock counter."},
         "createdAt": TIMESTAMP,
         "updatedAt": TIMESTAMP,
+        "rerunOf": {
+            **nullable(id_of("wfrun")),
+            "description": "The run this one reruns (POST .../rerun); null for any other run.",
+        },
     }
     if with_step_runs:
         properties["stepRuns"] = {
