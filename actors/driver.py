@@ -170,6 +170,8 @@ def _commit(
         change.commit()
         return change, next_step_run
 
+    # Recording moves the step run in memory; a commit that fails leaves the row as it was.
+    unmoved = dict(step_run.__data__)
     try:
         return commit(outcome)
     except (RunConflict, *OUTAGES):
@@ -179,6 +181,7 @@ def _commit(
     except Exception as exc:
         logger.exception("recording step %r of run %s failed", step["name"], run.id)
         failed = step_error(exc)
+    step_run.__data__ = unmoved
     return commit(failed)
 
 

@@ -288,3 +288,30 @@ def test_an_llm_json_answer_nested_1000_deep_fails_the_attempt(client, auth, wor
     # The call was made and paid for: it is recorded all the same.
     assert LlmCall.select().where(LlmCall.run == run_id).count() == 1
     assert_invariants([run_id])
+
+
+def test_a_completion_the_database_refuses_fails_the_step_instead(workspace, worker, monkeypatch):
+    # What `storable` would have caught reaches the database, which refuses it: the attempt
+    # fails with RESULT_INVALID (the step run's first, unstored move is undone), and the
+    # worker's command does not fail.
+    monkeypatch.setattr(recording, "storable", lambda outcome, state: outcome)
+    definition = insert_definition(
+        workspace[0],
+        [
+            {
+                "type": "task",
+                "name": "put",
+                "handler": "odd_result",
+                "config": {"kind": "nul"},
+                "retry": {"maxAttempts": 1},
+            }
+        ],
+    )
+    run = insert_run(definition)
+    from actors.runs import start_run
+
+    start_run.send(run.id)
+    failed = failed_with(run.id, "RESULT_INVALID")
+    assert "the database refused the result" in failed.error["message"]
+    (step_run,) = StepRun.select().where(StepRun.run == run.id)
+    assert (step_run.status, step_run.attempt) == (statuses.FAILED, 1)
