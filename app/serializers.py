@@ -92,6 +92,7 @@ def run(r: WorkflowRun) -> dict[str, Any]:
         "cancelledAt": timestamp(r.cancelled_at),
         "nextRunAt": timestamp(r.next_run_at),
         "idempotencyKey": r.idempotency_key,
+        "pausedReason": r.paused_reason,
         "version": r.version,
         "createdAt": timestamp(r.created_at),
         "updatedAt": timestamp(r.updated_at),

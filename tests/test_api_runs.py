@@ -40,6 +40,7 @@ RUN_FIELDS = {
     "cancelledAt",
     "nextRunAt",
     "idempotencyKey",
+    "pausedReason",
     "version",
     "createdAt",
     "updatedAt",

@@ -18,6 +18,7 @@ RUN_EVENT_TYPES = (
     "STEP_SKIPPED",
     "WORKFLOW_WAITING",
     "WORKFLOW_PAUSED",
+    "WORKFLOW_UNPAUSED",
     "SIGNAL_RECEIVED",
     "APPROVAL_REQUESTED",
     "APPROVAL_DECIDED",
@@ -50,6 +51,11 @@ def _run(with_step_runs: bool) -> dict[str, Any]:
         "cancelledAt": nullable(TIMESTAMP),
         "nextRunAt": nullable(TIMESTAMP),
         "idempotencyKey": nullable(text(1, 255)),
+        "pausedReason": {
+            **nullable({"enum": list(statuses.PAUSED_REASONS)}),
+            "description": "Why a PAUSED run is held: an approval step, or a user's pause;"
+            " null when the run is not PAUSED.",
+        },
         "version": {**integer(0), "description": "The optimistic-lock counter."},
         "createdAt": TIMESTAMP,
         "updatedAt": TIMESTAMP,
