@@ -31,6 +31,8 @@ from models.approvals import request_for
 from models.base import utcnow
 from models.definitions import definition_steps
 from models.errors import RunConflict
+from models.leases import lease_still_held, release_lease
+from models.pausing import manually_paused
 from models.reruns import started_payload
 from models.runs import StepRun, WorkflowRun, run_by_id, step_run_by_id
 from models.signals import pending_signal, signal_kept_for
@@ -41,6 +43,9 @@ logger = logging.getLogger(__name__)
 #: How long past a step's own time bound a worker's heartbeat keeps its lease: a handler stuck
 #: in a call nothing can interrupt lets go then, and the clock sends the attempt again.
 LEASE_GRACE_MS = 60_000
+
+#: How often an outcome is recorded again when users pause and unpause the run while it is.
+RECORD_ATTEMPTS = 5
 
 #: Sends the command to execute a step later: (run_id, step_run_id, step_index, attempt).
 HandOff = Callable[[str, str, int, int], None]
@@ -73,6 +78,9 @@ def resume(run_id: str, step_run_id: str, attempt: int, hand_off: HandOff) -> No
     run = run_by_id(run_id)
     if run is None or run.current_step_run_id != step_run_id:
         logger.info("execute_step %s/%s dropped: not the current step", run_id, step_run_id)
+        return
+    if manually_paused(run):
+        logger.info("execute_step %s/%s dropped: the run is paused", run_id, step_run_id)
         return
     step_run = step_run_by_id(step_run_id)
     steps = definition_steps(run.definition_id)
@@ -117,10 +125,17 @@ def drive(run: WorkflowRun, step_run: StepRun, steps: tuple[dict, ...], hand_off
         try:
             change, next_step_run = _commit(run, step_run, step, outcome, steps, inline)
         except RunConflict:
-            logger.info("run %s moved while step %s ran; outcome dropped", run.id, step["name"])
-            return
+            recorded = _commit_after_pause(run, step_run, step, outcome, steps, inline)
+            if recorded is None:
+                logger.info("run %s moved while step %s ran; outcome dropped", run.id, step["name"])
+                return
+            run, (change, next_step_run) = recorded
+            logger.info("run %s was paused or unpaused while step %s ran", run.id, step["name"])
         if change is None:
-            recording.keep_timer(run, outcome)
+            if manually_paused(run):
+                release_lease(run)  # a wait or an approval: its attempt runs again on unpause
+            else:
+                recording.keep_timer(run, outcome)
             return
         if next_step_run is None:
             if _signal_raced_in(run, outcome):
@@ -183,6 +198,30 @@ def _commit(
         failed = step_error(exc)
     step_run.__data__ = unmoved
     return commit(failed)
+
+
+def _commit_after_pause(
+    run: WorkflowRun,
+    step_run: StepRun,
+    step: dict,
+    outcome: Outcome,
+    steps: tuple[dict, ...],
+    inline: bool,
+) -> tuple[WorkflowRun, tuple[RunChange | None, StepRun | None]] | None:
+    """Record the outcome all the same when only a user's pause or unpause moved the run
+    while its step ran (this worker still holds the lease): the run read again, and what
+    `_commit` made of it. None when the run moved otherwise: the outcome is dropped."""
+    for _ in range(RECORD_ATTEMPTS):
+        fresh = lease_still_held(run)
+        if fresh is None:
+            return None
+        # Read again too: the change that met the conflict moved it in memory only.
+        step_run = step_run_by_id(step_run.id)
+        try:
+            return fresh, _commit(fresh, step_run, step, outcome, steps, inline)
+        except RunConflict:
+            run = fresh
+    return None
 
 
 def _signal_raced_in(run: WorkflowRun, outcome: Outcome) -> bool:

@@ -3,6 +3,8 @@
 Completed moves on to the next step (or a jump's target, the steps passed over SKIPPED, or the
 end of the run); Failed retries by the step's policy or fails the run; Waiting and
 AwaitingApproval leave the run with a timer. LLM calls travel with any outcome and are stored.
+A run a user paused while its step ran (`models.pausing`) has the step's end recorded, and goes
+no further until unpaused.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from models.approvals import ApprovalRequest, close_request
 from models.base import iso_utc
 from models.ids import new_id
 from models.llm_calls import insert_calls
+from models.pausing import hold_between_steps, manually_paused
 from models.runs import StepRun, WorkflowRun
 from models.signals import FROM_BROKER, Signal, consume_signal
 from models.transitions import RunChange, set_timer
@@ -109,7 +112,7 @@ def _record_completion(
         change.also(lambda: consume_signal(signal.id, step_run.id))
         if signal.source == FROM_BROKER:
             change.event("SIGNAL_RECEIVED", _signal_payload(signal), step_run)
-    if run.status in statuses.HELD_RUN_STATUSES:
+    if run.status in statuses.HELD_RUN_STATUSES and not manually_paused(run):
         change.move(statuses.RUNNING, None)  # told by the events that follow
     output = outcome.updates if outcome.output is None else outcome.output
     merged = _state_updates(step_run, outcome.updates, output_is_updates=outcome.output is None)
@@ -125,6 +128,9 @@ def _record_completion(
         return None
     for skipped in passed_over:
         change.skip_step(skipped, steps[skipped]["name"], steps[skipped]["type"])
+    if manually_paused(run):
+        hold_between_steps(change, steps, target)  # unpause goes on from there
+        return None
     if target >= len(steps):
         change.move(
             statuses.COMPLETED,
@@ -206,6 +212,9 @@ def _record_failure(
         "retryAt": iso_utc(retry_at),
     }
     change.event("STEP_RETRYING", payload, step_run)
+    if manually_paused(run):
+        change.update(paused_due_at=retry_at)  # a paused run holds no timer: unpause sets it
+        return
     if run.status != statuses.RUNNING:
         change.move(statuses.RUNNING, None)  # a timeout while waiting: told by STEP_FAILED
     change.update(next_run_at=retry_at)
@@ -216,6 +225,8 @@ def _record_waiting(
 ) -> None:
     if run.status == statuses.WAITING:
         return  # Already waiting; `keep_timer` puts the due time back.
+    if manually_paused(run):
+        return  # Its attempt runs again on unpause.
     change.move_step(step_run, statuses.WAITING, None)
     payload = {
         "reason": outcome.reason,
@@ -259,7 +270,11 @@ def _record_approval_request(
     change.move(
         statuses.PAUSED,
         "WORKFLOW_PAUSED",
-        {"approvalRequestId": request.id, "expiresAt": iso_utc(outcome.expires_at)},
+        {
+            "reason": statuses.APPROVAL,
+            "approvalRequestId": request.id,
+            "expiresAt": iso_utc(outcome.expires_at),
+        },
         step_run=step_run,
         next_run_at=outcome.expires_at,
     )

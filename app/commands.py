@@ -14,6 +14,7 @@ import pika.exceptions
 from dramatiq.errors import BrokerError
 
 from actors.runs import execute_step, start_run
+from models.pausing import Wake
 from models.runs import StepRun
 
 logger = logging.getLogger(__name__)
@@ -40,4 +41,15 @@ def publish_step(broker: dramatiq.Broker, step_run: StepRun) -> bool:
     return publish(
         broker,
         execute_step.message(step_run.run_id, step_run.id, step_run.step_index, step_run.attempt),
+    )
+
+
+def publish_wake(broker: dramatiq.Broker, wake: Wake) -> bool:
+    """The command a committed unpause asks for: `start_run`, or `execute_step` of the attempt
+    it names."""
+    if wake.step_run is None:
+        return publish_start(broker, wake.run_id)
+    step_run = wake.step_run
+    return publish(
+        broker, execute_step.message(wake.run_id, step_run.id, step_run.step_index, wake.attempt)
     )

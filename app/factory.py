@@ -88,6 +88,8 @@ def _add_routes(app: falcon.App, broker: dramatiq.Broker) -> None:
     app.add_route("/v1/workflow-runs/{run_id}/resume", operations, suffix="resume")
     app.add_route("/v1/workflow-runs/{run_id}/retry", operations, suffix="retry")
     app.add_route("/v1/workflow-runs/{run_id}/rerun", RunReruns(broker))
+    app.add_route("/v1/workflow-runs/{run_id}/pause", operations, suffix="pause")
+    app.add_route("/v1/workflow-runs/{run_id}/unpause", operations, suffix="unpause")
     approvals = ApprovalRequests(broker)
     app.add_route("/v1/approval-requests", approvals)
     app.add_route("/v1/approval-requests/{request_id}", approvals, suffix="item")

@@ -98,6 +98,7 @@ def run(r: WorkflowRun) -> dict[str, Any]:
         "nextRunAt": timestamp(r.next_run_at),
         "idempotencyKey": r.idempotency_key,
         "scheduleId": r.schedule_id,
+        "pausedReason": r.paused_reason,
         "version": r.version,
         "createdAt": timestamp(r.created_at),
         "updatedAt": timestamp(r.updated_at),

@@ -5,6 +5,8 @@ The processes of both register them through `STEVORA_HANDLERS=harness.handlers`.
 
 from __future__ import annotations
 
+import threading
+
 from actors.registry import NonRetryableError, llm_tool, task_handler
 
 
@@ -102,6 +104,42 @@ def fails_until(ctx, config):
     if ctx.attempt <= config.get("failures", 1):
         raise RuntimeError(f"attempt {ctx.attempt} fails")
     return {"succeededAt": ctx.attempt}
+
+
+class Gate:
+    """Where `gated` steps wait: `entered` is set once a step reaches it (`calls` counts them),
+    and steps go on once the test sets `opened`. A test and its in-process worker share it."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.opened = threading.Event()
+        self.calls = 0
+
+
+#: The gates of this process, by name.
+GATES: dict[str, Gate] = {}
+
+
+def gate(name: str) -> Gate:
+    """The gate `name`, made on first use."""
+    return GATES.setdefault(name, Gate())
+
+
+@task_handler("gated")
+def gated(ctx, config):
+    """Waits at the gate `config.gate` until the test opens it (at most `config.seconds`, 30 by
+    default), then fails while `ctx.attempt <= config.failures` (for good with `config.refuse`),
+    else returns `config.result`."""
+    door = gate(config["gate"])
+    door.calls += 1
+    door.entered.set()
+    if not door.opened.wait(config.get("seconds", 30)):
+        raise RuntimeError(f"gate {config['gate']} was never opened")
+    if ctx.attempt <= config.get("failures", 0):
+        if config.get("refuse"):
+            raise NonRetryableError(f"attempt {ctx.attempt} refused")
+        raise RuntimeError(f"attempt {ctx.attempt} fails")
+    return config.get("result", {"passed": config["gate"]})
 
 
 @llm_tool(

@@ -18,6 +18,8 @@ check each run:
   created before step runs recorded that (migration 0011) are not checked.
 - `approvals`: each of its approval requests is one of pending (undecided, and the run PAUSED
   at that step run's attempt), decided, or closed (undecided, `closed_at` set, not awaited).
+- `paused`: a PAUSED run says why (approval or manual) and no other run does; a run a user
+  paused holds no timer and starts no step until it is unpaused.
 
 The reads run in one REPEATABLE READ transaction, so they see one moment of a busy database.
 """
@@ -46,6 +48,7 @@ RULES = (
     "nothing_due",
     "state",
     "approvals",
+    "paused",
 )
 
 #: Statuses in which nothing happens to a run without a timer or a command.
@@ -65,6 +68,7 @@ class Run:
     state: dict
     initial_state: dict | None
     legacy_history: bool | None
+    paused_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -163,7 +167,7 @@ class _Event:
 
 _RUNS = (
     "SELECT id, definition_id, status, version, next_run_at, input, state, initial_state,"
-    " legacy_history FROM workflow_run"
+    " legacy_history, paused_reason FROM workflow_run"
 )
 _STEP_RUNS = (
     "SELECT run_id, id, step_index, step_name, step_type, status, attempt, output, state_updates"
@@ -236,6 +240,7 @@ def _check_run(
         problems.append(("version", f"version {run.version} but {len(events)} events"))
     problems += [("nothing_due", problem) for problem in _timer_problems(run, overdue_after, now)]
     problems += [("state", problem) for problem in _state_problems(run, step_runs, events)]
+    problems += [("paused", problem) for problem in _pause_problems(run, events)]
     return [Violation(run.id, rule, detail) for rule, detail in problems]
 
 
@@ -341,27 +346,42 @@ _RUN_TARGETS = {
 #: Events that take a WAITING or PAUSED run back to RUNNING (the driver's `move(RUNNING, None)`:
 #: a signal taken, a waiting step completed, or failed with a retry to come); otherwise none.
 _WAKERS = frozenset({"SIGNAL_RECEIVED", "STEP_COMPLETED", "STEP_RETRYING"})
-#: Events only a RUNNING run records.
+#: Events only a RUNNING run records; a run paused manually records the steps a jump passed
+#: over, when the step it was at ends.
 _WHILE_RUNNING = frozenset({"STEP_STARTED", "STEP_SKIPPED"})
+#: The events that take a run out of a manual pause: the user's unpause or cancel, or a step
+#: that failed for good. A step that ends while the run is paused leaves it PAUSED.
+_ENDS_MANUAL_PAUSE = frozenset({"WORKFLOW_UNPAUSED", "WORKFLOW_FAILED", "WORKFLOW_CANCELLED"})
 
 
 def _replay(run: Run, step_runs: list[_StepRun], events: list[_Event]) -> list[str]:
     """Replay the events against the state machine; what does not fit."""
     status = statuses.PENDING
+    manual = False  # PAUSED by a user (else by an approval step)
     steps: dict[str, str] = {}  # step run id -> replayed status
     current: str | None = None  # the step run last started
     for number, event in enumerate(events, start=1):
         where = f"event {number} ({event.event_type})"
         if status in statuses.CLOSED_RUN_STATUSES:
             return [f"{where} recorded after the run was {status}"]
-        if event.event_type in _WHILE_RUNNING and status != statuses.RUNNING:
+        skipped_while_paused = manual and event.event_type == "STEP_SKIPPED"
+        if (
+            event.event_type in _WHILE_RUNNING
+            and status != statuses.RUNNING
+            and not skipped_while_paused
+        ):
             return [f"{where} recorded while the run was {status}"]
-        target = _RUN_TARGETS.get(event.event_type)
-        if target is None and event.event_type in _WAKERS and status in statuses.HELD_RUN_STATUSES:
-            target = statuses.RUNNING
+        target = _run_target(event, status, manual)
         if target is not None:
+            problem = _pause_move_problem(event, status, target, manual)
+            if problem:
+                return [f"{where}: {problem}"]
             if target not in statuses.RUN_MOVES[status]:
                 return [f"{where} moves the run from {status} to {target}"]
+            if target == statuses.PAUSED:
+                manual = _pauses_manually(event)
+            elif status == statuses.PAUSED:
+                manual = False
             status = target
         step_problem = _replay_step(event, steps, current)
         if step_problem:
@@ -378,6 +398,33 @@ def _replay(run: Run, step_runs: list[_StepRun], events: list[_Event]) -> list[s
                 f"the events leave step run {step_run.id} {replayed}, it is {step_run.status}"
             )
     return problems
+
+
+def _run_target(event: _Event, status: str, manual: bool) -> str | None:
+    """The status an event moves the run to, or None when it does not move the run."""
+    if event.event_type == "WORKFLOW_UNPAUSED":
+        return str(event.payload.get("status"))  # back where the pause took it from
+    target = _RUN_TARGETS.get(event.event_type)
+    held = status in statuses.HELD_RUN_STATUSES and not manual
+    if target is None and event.event_type in _WAKERS and held:
+        target = statuses.RUNNING
+    return target
+
+
+def _pauses_manually(event: _Event) -> bool:
+    return event.event_type == "WORKFLOW_PAUSED" and event.payload.get("reason") == statuses.MANUAL
+
+
+def _pause_move_problem(event: _Event, status: str, target: str, manual: bool) -> str | None:
+    """What is wrong with a move into or out of PAUSED, judged by the pause's reason."""
+    if manual and event.event_type not in _ENDS_MANUAL_PAUSE:
+        return f"moves a run paused manually to {target}: only unpause, a failure or a cancel do"
+    if event.event_type == "WORKFLOW_UNPAUSED" and not manual:
+        return f"unpauses a run that is {status}, not paused manually"
+    pause = _pauses_manually(event) if target == statuses.PAUSED else manual
+    if (status, target) in statuses.MANUAL_PAUSE_MOVES and not pause:
+        return f"moves the run from {status} to {target}, which only a manual pause does"
+    return None
 
 
 def _replay_step(event: _Event, steps: dict[str, str], current: str | None) -> str | None:
@@ -466,6 +513,29 @@ def _timer_problems(
     ):
         return [f"{run.status} with a timer overdue since {run.next_run_at}"]
     return []
+
+
+def _pause_problems(run: Run, events: list[_Event]) -> list[str]:
+    """A PAUSED run's reason, and what a manual pause forbids: a timer, a step started."""
+    problems = []
+    if run.status == statuses.PAUSED and run.paused_reason not in statuses.PAUSED_REASONS:
+        problems.append(f"PAUSED without a reason (paused_reason {run.paused_reason!r})")
+    if run.status != statuses.PAUSED and run.paused_reason is not None:
+        problems.append(f"{run.status} but still paused for {run.paused_reason}")
+    if run.paused_reason == statuses.MANUAL and run.next_run_at is not None:
+        problems.append(f"paused manually but a timer is set for {run.next_run_at}")
+    manual = False
+    for number, event in enumerate(events, start=1):
+        if event.event_type == "STEP_STARTED" and manual:
+            problems.append(
+                f"event {number} starts step run {event.step_run_id} while the run is paused"
+                " manually"
+            )
+        if event.event_type == "WORKFLOW_PAUSED":
+            manual = _pauses_manually(event)
+        elif event.event_type in _ENDS_MANUAL_PAUSE:
+            manual = False
+    return problems
 
 
 def _approval_problems(approvals: list[_Approval]) -> list[str]:

@@ -41,6 +41,12 @@ class WorkflowRun(BaseModel):
     next_run_at = peewee.DateTimeField(null=True, index=True)
     #: Until when a worker holds the current step attempt (`actors.leases`); NULL when none.
     leased_until = peewee.DateTimeField(null=True)
+    #: Why a PAUSED run is held (`statuses.PAUSED_REASONS`); NULL when it is not PAUSED.
+    paused_reason = peewee.CharField(max_length=20, null=True)
+    #: The status a manual pause took the run from, and unpause gives back (`models.pausing`).
+    paused_from = peewee.CharField(max_length=20, null=True)
+    #: The timer a manual pause keeps aside, since a manually paused run holds none.
+    paused_due_at = peewee.DateTimeField(null=True)
     idempotency_key = peewee.CharField(max_length=255, null=True)
     #: The schedule whose fire started the run (`models.schedules`); None for other runs.
     schedule_id = peewee.CharField(max_length=40, null=True)

@@ -34,8 +34,13 @@ _RUN_FIELDS = frozenset(
         "next_run_at",
         "total_cost_cents",
         "current_step_run_id",
+        "paused_from",
+        "paused_due_at",
     }
 )
+
+#: What a manual pause keeps, forgotten when the run leaves PAUSED.
+_PAUSE_FIELDS = ("paused_reason", "paused_from", "paused_due_at")
 
 #: The timestamp column stamped when a run enters each status.
 _RUN_STAMPS = {
@@ -51,12 +56,15 @@ class RunChange:
     def __init__(self, run: WorkflowRun) -> None:
         self.run = run
         self.status = run.status
+        #: Why the run is PAUSED once this change is committed (None when it is not).
+        self.paused_reason = run.paused_reason
         self.now = utcnow()
         self._fields: dict[str, Any] = {}
         #: Step runs this change writes: each with None (a new row) or the columns it changed.
         self._steps: list[tuple[StepRun, set[str] | None]] = []
         self._events: list[dict[str, Any]] = []
         self._writes: list[Callable[[], None]] = []
+        self._keep_lease = False
 
     def move(
         self,
@@ -65,15 +73,32 @@ class RunChange:
         payload: dict | None = None,
         *,
         step_run: StepRun | None = None,
+        paused_reason: str | None = None,
         **fields: Any,
     ) -> RunChange:
         """Move the run to `status`, recording `event_type`.
 
         `event_type` may be None when another event of the same change tells the move (a
-        wait step's STEP_COMPLETED takes its run from WAITING back to RUNNING).
+        wait step's STEP_COMPLETED takes its run from WAITING back to RUNNING). A move to
+        PAUSED says why (`paused_reason`): an approval unless told otherwise, since that is
+        the only pause a step makes; leaving PAUSED forgets what the pause kept.
         """
         if status not in statuses.RUN_MOVES[self.status]:
             raise IllegalTransition("run", self.status, status)
+        if status == statuses.PAUSED:
+            reason = paused_reason or statuses.APPROVAL
+            pause = reason  # the pause this move enters
+        else:
+            reason = None
+            pause = self.paused_reason  # the pause this move leaves, if any
+        if (self.status, status) in statuses.MANUAL_PAUSE_MOVES and pause != statuses.MANUAL:
+            kind = "run" if pause is None else f"run paused for {pause}"
+            raise IllegalTransition(kind, self.status, status)
+        if status == statuses.PAUSED:
+            self._fields["paused_reason"] = reason
+        elif self.status == statuses.PAUSED:
+            self._fields.update(dict.fromkeys(_PAUSE_FIELDS))
+        self.paused_reason = reason
         if self.status == statuses.PENDING and status == statuses.RUNNING:
             self._fields["started_at"] = self.now
         if self.status == statuses.FAILED:
@@ -171,6 +196,12 @@ class RunChange:
         self._fields["next_run_at"] = until
         return self
 
+    def keep_lease(self) -> RunChange:
+        """Leave the lease on the step attempt with the worker that holds it, untouched (a
+        user's pause or unpause): that worker still records the attempt's outcome."""
+        self._keep_lease = True
+        return self
+
     @property
     def has_events(self) -> bool:
         return bool(self._events)
@@ -235,8 +266,9 @@ class RunChange:
             raise ValueError("a run change records at least one event")
         expected = self.run.version
         fields = {
-            # A change lets go of the step attempt's lease unless it takes one (`hold`).
-            "leased_until": None,
+            # A change lets go of the step attempt's lease unless it takes one (`hold`) or
+            # leaves it alone (`keep_lease`).
+            **({} if self._keep_lease else {"leased_until": None}),
             **self._fields,
             "status": self.status,
             "version": expected + len(self._events),

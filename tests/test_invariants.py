@@ -12,6 +12,7 @@ from models.approvals import ApprovalRequest
 from models.base import utcnow
 from models.ids import new_id
 from models.operations import cancel_run
+from models.pausing import pause_run
 from models.runs import RunEvent, StepRun, WorkflowRun
 from models.transitions import RunChange
 from tests import run_states
@@ -249,3 +250,39 @@ def test_a_rerun_s_path_starts_at_the_step_it_was_made_from(workspace):
         (RunEvent.run == run.id) & (RunEvent.event_type == "WORKFLOW_STARTED")
     ).execute()
     assert _rules(run.id) == {"path"}  # a run made from its definition starts at step 0
+
+
+def test_a_pause_kept_true_breaks_no_rule_and_one_broken_is_caught(workspace):
+    # A run paused while its step ran, the step then recorded and a jump's skip with it
+    steps = [TASK, {**TASK, "name": "skipped"}, {**TASK, "name": "last"}]
+    run, step_run = run_states.running(workspace[0], steps)
+    paused = pause_run(run.id)
+    change = RunChange(paused).move_step(step_run, statuses.COMPLETED, "STEP_COMPLETED")
+    change.skip_step(1, "skipped", "task")
+    change.update(current_step_index=2, current_step_name="last", current_step_run_id=None)
+    change.commit()
+    assert _rules(run.id) == set()
+
+    # A timer set on it: the clock would look at a run nobody may move
+    WorkflowRun.update(next_run_at=utcnow()).where(WorkflowRun.id == run.id).execute()
+    assert _rules(run.id) == {"paused"}
+    WorkflowRun.update(next_run_at=None).where(WorkflowRun.id == run.id).execute()
+
+    # A step started while it is paused
+    stored = WorkflowRun.get_by_id(run.id)
+    change = RunChange(stored)
+    change.start_step(2, "last", "task")
+    change.commit()
+    assert _rules(run.id) == {"paused", "event_sequence"}
+
+
+def test_an_approval_pause_taken_for_a_manual_one_is_caught(workspace):
+    # An unpause of a run that waits on an approval: only its decision moves it
+    run, _, _ = run_states.paused(workspace[0])
+    RunChange(run).move(statuses.RUNNING, "WORKFLOW_UNPAUSED", {"status": "RUNNING"}).commit()
+    assert "event_sequence" in _rules(run.id)
+
+    # A PAUSED run that says no reason
+    other, _, _ = run_states.paused(workspace[0])
+    WorkflowRun.update(paused_reason=None).where(WorkflowRun.id == other.id).execute()
+    assert _rules(other.id) == {"paused"}

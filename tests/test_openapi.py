@@ -331,6 +331,18 @@ def _run_operations(tour: Tour, ws, pending_run_id: str) -> None:
     tour.call(400, "POST", resume, ids=ids, json={"payload": {}})
     resumed = tour.call(200, "POST", resume, ids=ids, json={"signalType": "payment.received"})
     assert resumed["data"]["status"] == "RUNNING"
+    held, _ = run_states.waiting(ws)
+    pause, unpause = "/v1/workflow-runs/{run_id}/pause", "/v1/workflow-runs/{run_id}/unpause"
+    ids = {"run_id": held.id}
+    tour.call(409, "POST", unpause, ids=ids)
+    tour.call(400, "POST", pause, ids=ids, json={"reason": "lunch"})
+    paused = tour.call(200, "POST", pause, ids=ids)["data"]
+    assert (paused["status"], paused["pausedReason"]) == ("PAUSED", "manual")
+    tour.call(409, "POST", pause, ids=ids)
+    tour.call(404, "POST", unpause, ids={"run_id": new_id("wfrun")})
+    assert tour.call(200, "POST", unpause, ids=ids)["data"]["status"] == "WAITING"
+    events = tour.call(200, "GET", "/v1/workflow-runs/{run_id}/events", ids=ids)["data"]
+    assert [e["eventType"] for e in events][-2:] == ["WORKFLOW_PAUSED", "WORKFLOW_UNPAUSED"]
     failed, _ = run_states.failed(ws)
     retry = "/v1/workflow-runs/{run_id}/retry"
     assert tour.call(200, "POST", retry, ids={"run_id": failed.id})["data"]["status"] == "RUNNING"

@@ -21,24 +21,61 @@ def run(workspace):
     return insert_run(insert_definition(workspace[0], STEPS))
 
 
-def _force_status(run: WorkflowRun, status: str) -> WorkflowRun:
+def _force_status(run: WorkflowRun, status: str, paused_reason: str | None = None) -> WorkflowRun:
     # Test set-up only: put a run in a status without walking the machine to it.
-    WorkflowRun.update(status=status).where(WorkflowRun.id == run.id).execute()
+    WorkflowRun.update(status=status, paused_reason=paused_reason).where(
+        WorkflowRun.id == run.id
+    ).execute()
     return WorkflowRun.get_by_id(run.id)
 
 
 @pytest.mark.parametrize("current", statuses.RUN_STATUSES)
 @pytest.mark.parametrize("target", statuses.RUN_STATUSES)
 def test_every_run_move_follows_the_state_machine(run, current, target):
-    run = _force_status(run, current)
+    # Every move a pause makes, a manual pause may make (approvals are tested below).
+    manual = statuses.MANUAL if current == statuses.PAUSED else None
+    run = _force_status(run, current, manual)
     change = RunChange(run)
+    reason = {"paused_reason": statuses.MANUAL} if target == statuses.PAUSED else {}
     if target in statuses.RUN_MOVES[current]:
-        change.move(target, "TEST_MOVE").commit()
+        change.move(target, "TEST_MOVE", **reason).commit()
         assert WorkflowRun.get_by_id(run.id).status == target
     else:
         with pytest.raises(IllegalTransition):
-            change.move(target, "TEST_MOVE")
+            change.move(target, "TEST_MOVE", **reason)
         assert WorkflowRun.get_by_id(run.id).status == current
+
+
+@pytest.mark.parametrize(("current", "target"), sorted(statuses.MANUAL_PAUSE_MOVES))
+def test_only_a_manual_pause_pauses_a_pending_or_waiting_run_and_unpauses(run, current, target):
+    # A pause that says no reason is an approval's: the only pause a step makes
+    run = _force_status(run, current, statuses.APPROVAL if current == statuses.PAUSED else None)
+    with pytest.raises(IllegalTransition, match="paused for approval"):
+        RunChange(run).move(target, "TEST_MOVE")
+    assert WorkflowRun.get_by_id(run.id).status == current
+
+
+def test_a_pause_says_why_and_leaving_it_forgets_what_it_kept(run):
+    run = _force_status(run, statuses.RUNNING)
+    kept = WorkflowRun.get_by_id(run.id).created_at
+    RunChange(run).move(
+        statuses.PAUSED,
+        "WORKFLOW_PAUSED",
+        paused_reason=statuses.MANUAL,
+        paused_from=statuses.RUNNING,
+        paused_due_at=kept,
+    ).commit()
+    stored = WorkflowRun.get_by_id(run.id)
+    assert (stored.paused_reason, stored.paused_from, stored.paused_due_at) == (
+        statuses.MANUAL,
+        statuses.RUNNING,
+        kept,
+    )
+    RunChange(stored).move(statuses.RUNNING, "WORKFLOW_UNPAUSED").commit()
+    stored = WorkflowRun.get_by_id(run.id)
+    assert (stored.paused_reason, stored.paused_from, stored.paused_due_at) == (None, None, None)
+    RunChange(stored).move(statuses.PAUSED, "WORKFLOW_PAUSED").commit()
+    assert WorkflowRun.get_by_id(run.id).paused_reason == statuses.APPROVAL
 
 
 def test_nothing_leaves_a_closed_run_and_only_the_retry_leaves_a_failed_one(run):

@@ -1,6 +1,7 @@
-"""POST /v1/workflow-runs/{run_id}/cancel, /resume and /retry.
+"""POST /v1/workflow-runs/{run_id}/cancel, /resume, /retry, /pause and /unpause.
 
-Each is one transition (`models.operations`), committed before the worker is told to go on.
+Each is one transition (`models.operations`, `models.pausing`), committed before the worker
+is told to go on.
 A run not in a state that allows the operation raises `NotAllowed`, answered 409.
 """
 
@@ -11,12 +12,13 @@ import falcon
 
 from actors.steps import signal_refusal
 from app import serializers
-from app.commands import publish_step
+from app.commands import publish_step, publish_wake
 from app.errors import PayloadTooLarge
 from app.media import read_object
 from app.run_creation import find_run
 from models.documents import MAX_DOCUMENT_BYTES, serialized_size
 from models.operations import cancel_run, resume_run, retry_run
+from models.pausing import pause_run, unpause_run
 from models.signals import Signal
 from models.validation import Fields, Problems
 
@@ -61,6 +63,24 @@ class RunOperations:
         step_run = retry_run(run)
         publish_step(self.broker, step_run)
         resp.media = {"success": True, "data": serializers.run(run)}
+
+    def on_post_pause(self, req: falcon.Request, resp: falcon.Response, run_id: str) -> None:
+        """200 with the run PAUSED (`pausedReason` manual), from PENDING, RUNNING or WAITING."""
+        _no_body(req)
+        run = find_run(req.context.workspace, run_id)
+        paused = pause_run(run.id)
+        paused.definition = run.definition
+        resp.media = {"success": True, "data": serializers.run(paused)}
+
+    def on_post_unpause(self, req: falcon.Request, resp: falcon.Response, run_id: str) -> None:
+        """200 with a manually paused run back where it was: PENDING, RUNNING or WAITING."""
+        _no_body(req)
+        run = find_run(req.context.workspace, run_id)
+        unpaused, wake = unpause_run(run.id)
+        if wake is not None:
+            publish_wake(self.broker, wake)
+        unpaused.definition = run.definition
+        resp.media = {"success": True, "data": serializers.run(unpaused)}
 
 
 def _no_body(req: falcon.Request) -> None:

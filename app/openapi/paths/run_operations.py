@@ -1,4 +1,4 @@
-"""The paths that move a run: cancel, resume with a signal, retry."""
+"""The paths that move a run: cancel, resume with a signal, retry, pause and unpause."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from app.openapi.paths.operation import json_answer, one, operation
 
 
 def path_items() -> dict[str, dict[str, Any]]:
-    """Cancelling, resuming and retrying a run."""
+    """Cancelling, resuming, retrying, pausing and unpausing a run."""
     return {
         "/v1/workflow-runs/{run_id}/cancel": {
             "post": operation(
@@ -41,6 +41,37 @@ def path_items() -> dict[str, dict[str, Any]]:
                 "Run a FAILED run again from the failed step, its state kept.",
                 "Workflow runs",
                 {200: json_answer(one("WorkflowRun"), "The run, RUNNING.")},
+                (400, 404, 409, *KEYED),
+                parameters=(RUN_ID,),
+                body="NoFields",
+                body_required=False,
+            )
+        },
+        "/v1/workflow-runs/{run_id}/pause": {
+            "post": operation(
+                "pauseWorkflowRun",
+                "Pause a PENDING, RUNNING or WAITING run: a step already executing finishes and is"
+                " recorded, no further step starts, timers and signals are kept.",
+                "Workflow runs",
+                {200: json_answer(one("WorkflowRun"), "The run, PAUSED (pausedReason manual).")},
+                (400, 404, 409, *KEYED),
+                parameters=(RUN_ID,),
+                body="NoFields",
+                body_required=False,
+            )
+        },
+        "/v1/workflow-runs/{run_id}/unpause": {
+            "post": operation(
+                "unpauseWorkflowRun",
+                "Take a manually paused run back to what it was doing; 409 for any other run.",
+                "Workflow runs",
+                {
+                    200: json_answer(
+                        one("WorkflowRun"),
+                        "The run, PENDING, RUNNING or WAITING again (COMPLETED when its last step"
+                        " completed while it was paused).",
+                    )
+                },
                 (400, 404, 409, *KEYED),
                 parameters=(RUN_ID,),
                 body="NoFields",

@@ -18,6 +18,7 @@ RUN_EVENT_TYPES = (
     "STEP_SKIPPED",
     "WORKFLOW_WAITING",
     "WORKFLOW_PAUSED",
+    "WORKFLOW_UNPAUSED",
     "SIGNAL_RECEIVED",
     "APPROVAL_REQUESTED",
     "APPROVAL_DECIDED",
@@ -53,6 +54,11 @@ def _run(with_step_runs: bool) -> dict[str, Any]:
         "scheduleId": {
             **nullable(id_of("sch")),
             "description": "The schedule whose fire started the run; null for other runs.",
+        },
+        "pausedReason": {
+            **nullable({"enum": list(statuses.PAUSED_REASONS)}),
+            "description": "Why a PAUSED run is held: an approval step, or a user's pause;"
+            " null when the run is not PAUSED.",
         },
         "version": {**integer(0), "description": "The optimistic-lock counter."},
         "createdAt": TIMESTAMP,
