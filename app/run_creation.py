@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from actors.concurrency_keys import KeyUnrendered, concurrency_key
 from app.errors import NotFound
 from app.lookup import find_in_workspace
 from models.definitions import Definition, WorkflowDefinition, definition_by_id
 from models.ids import is_id
 from models.operations import redrive_at
 from models.runs import WorkflowRun, insert_run, run_by_idempotency_key, run_in_workspace
+from models.validation import Problems
 from models.workspaces import Workspace
 
 
@@ -26,9 +28,15 @@ def create_run(
     With an idempotency key already used in this workspace, nothing is inserted and the
     existing run is returned, also when two requests with one key race.
     No event is written: the run's version counts its events, and WORKFLOW_STARTED is first.
+    An input that gives the definition's concurrency key no value raises `InvalidFields`.
     """
+    problems = Problems()
+    key = key_of_run(definition, run_input, problems, "input")
+    problems.raise_if_any()
     # The clock re-sends start_run if the run is still PENDING at `redrive_at()`.
-    run = insert_run(workspace.id, definition.id, run_input, idempotency_key, redrive_at())
+    run = insert_run(
+        workspace.id, definition.id, run_input, idempotency_key, redrive_at(), concurrency_key=key
+    )
     if run is None:
         return run_by_idempotency_key(workspace.id, idempotency_key), False
     # Name and version for the answer, without a query.
@@ -39,6 +47,18 @@ def create_run(
         version=definition.version,
     )
     return run, True
+
+
+def key_of_run(
+    definition: Definition, run_input: dict[str, Any], problems: Problems, field: str
+) -> str | None:
+    """The concurrency key of a new run (None without a limit); a problem of `field` when the
+    input gives the key no value."""
+    try:
+        return concurrency_key(definition.concurrency, run_input)
+    except KeyUnrendered as exc:
+        problems.add(field, str(exc))
+        return None
 
 
 def find_definition(workspace: Workspace, definition_id: str) -> Definition:

@@ -41,6 +41,7 @@ RUN_FIELDS = {
     "nextRunAt",
     "idempotencyKey",
     "scheduleId",
+    "queuedReason",
     "version",
     "createdAt",
     "updatedAt",
