@@ -1,10 +1,11 @@
 """Runs queued by a concurrency limit (SPEC section 9): whose turn it is to start.
 
 Runs of a key start in creation order. A `start_run` for a run that is not the oldest PENDING
-run of its key queues it and sends `start_run` for the oldest instead; that one takes a slot
-(`models.transitions`, fenced) or is queued itself. Each start that leaves a slot free, and
-each end of a limited run, names the next queued run (`models.concurrency`), whose `start_run`
-is sent after the commit, and brings its timer to now: a lost command is re-sent by the clock.
+run of its key queues it and, when a slot is free, sends `start_run` for the oldest instead;
+that one takes a slot (`models.transitions`, fenced) or is queued itself. Each start that
+leaves a slot free, and each end of a limited run, names the next queued run
+(`models.concurrency`), whose `start_run` is sent after the commit, and brings its timer to
+now: a lost command is re-sent by the clock.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ logger = logging.getLogger(__name__)
 
 def its_turn(run: WorkflowRun) -> bool:
     """True when the PENDING `run` may try to take a slot now: its definition has no limit,
-    or no older run of its key waits. Else the run is queued and the oldest one sent on."""
+    or no older run of its key waits. Else the run is queued, and the oldest one sent on
+    when a slot is free (its `start_run` was lost, or is on its way)."""
     limits = definition_by_id(run.definition_id).concurrency
     if limits is None:
         return True
@@ -34,7 +36,8 @@ def its_turn(run: WorkflowRun) -> bool:
     if head is None or head.id == run.id:
         return True
     queue(run)
-    send_start(head.id)
+    if concurrency.has_room(run):
+        send_start(head.id)
     return False
 
 

@@ -90,6 +90,8 @@ UPDATE workflow_run SET queued_reason = %s
 WHERE id = %s AND version = %s AND status = 'PENDING' AND queued_reason IS DISTINCT FROM %s
 """
 
+_ACTIVE = "SELECT active FROM concurrency_slot WHERE definition_id = %s AND key = %s"
+
 _SET_KEY = "UPDATE workflow_run SET concurrency_key = %s WHERE id = %s AND version = %s"
 
 #: Called after the commit with the id of a queued run whose turn it is.
@@ -128,6 +130,12 @@ def _nudge(run: WorkflowRun) -> str | None:
 def queue_head(run: WorkflowRun) -> WorkflowRun | None:
     """The oldest PENDING run of `run`'s definition and key (`run` itself when first)."""
     return next(iter(WorkflowRun.raw(_HEAD, run.definition_id, run.concurrency_key)), None)
+
+
+def has_room(run: WorkflowRun) -> bool:
+    """True when `run`'s key has a slot free right now (a hint: taking one is fenced)."""
+    row = db.execute_sql(_ACTIVE, (run.definition_id, run.concurrency_key)).fetchone()
+    return row is None or row[0] < limit_of(run.definition_id)
 
 
 def mark_queued(run: WorkflowRun) -> None:

@@ -15,12 +15,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from actors.runs import start_run
 from harness.invariants import assert_invariants, check
 from models import concurrency, statuses
 from models.db import db
+from models.definitions import WorkflowDefinition
+from models.ids import new_id
 from models.runs import WorkflowRun
+from models.transitions import RunChange
 from tests.api_support import assert_error, wait_until
-from tests.support import change_settings, post_run, wait_for_run
+from tests.support import change_settings, insert_run, post_run, wait_for_run
+from tests.test_crash_properties import restarted_worker  # noqa: F401 (a fixture)
 
 #: Statuses of a run that holds its slot (started, not final).
 _ACTIVE = ("RUNNING", "WAITING", "PAUSED")
@@ -309,3 +314,108 @@ def test_the_limits_are_kept_with_a_short_redrive(client, auth, worker, clock, m
     # Then never more than two ran at once, and the counts agree
     assert sampler.most() <= 2 and sampler.violations == []
     assert_invariants(run_ids, expect=lambda run: {statuses.COMPLETED})
+
+
+def test_two_workers_racing_for_the_last_slot_never_both_take_it(client, auth):
+    # Given a limit of one and two queued runs (no worker: the test drives the starts)
+    definition_id = limited(client, auth, sleepy(0), limit=1)
+    for _ in range(20):
+        run_ids = [create(client, auth, definition_id) for _ in range(2)]
+        handed: list = []
+        barrier = threading.Barrier(2)
+
+        # When two workers start both at the same moment (each its own run)
+        def start(run_id: str, barrier: threading.Barrier = barrier, handed: list = handed) -> None:
+            with db.connection_context():
+                run = WorkflowRun.get_by_id(run_id)
+                barrier.wait()
+                change = RunChange(run)
+                change.move(statuses.RUNNING, "WORKFLOW_STARTED")
+                try:
+                    change.commit()
+                    handed.append(run_id)
+                except concurrency.NoFreeSlot:
+                    pass
+
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(start, run_ids))
+
+        # Then exactly one took the slot, and the count says one
+        assert len(handed) == 1
+        assert slot_counts(definition_id) == {"": 1}
+        for run_id in run_ids:
+            client.simulate_post(f"/v1/workflow-runs/{run_id}/cancel", headers=auth)
+        assert slot_counts(definition_id) == {"": 0}
+    assert [v for v in check() if v.rule == "concurrency"] == []
+
+
+def test_every_command_delivered_twice_takes_each_slot_once(
+    client, auth, broker, worker, clock, monkeypatch
+):
+    # Given every command published twice (both copies through RabbitMQ)
+    enqueue = broker.enqueue
+
+    def enqueue_twice(message, *, delay=None):
+        enqueue(message, delay=delay)
+        return enqueue(message, delay=delay)
+
+    monkeypatch.setattr(broker, "enqueue", enqueue_twice)
+    definition_id = limited(client, auth, sleepy(0.05), limit=2)
+
+    # When 12 runs race for two slots
+    with Sampler(definition_id) as sampler:
+        run_ids = [create(client, auth, definition_id, n=n) for n in range(12)]
+        for run_id in run_ids:
+            assert wait_for_run(run_id, timeout=30).status == statuses.COMPLETED
+
+    # Then no more than two ran at once, and every slot was given back
+    assert sampler.most() <= 2 and sampler.violations == []
+    assert slot_counts(definition_id) == {"": 0}
+    assert_invariants(run_ids, expect=lambda run: {statuses.COMPLETED})
+
+
+@pytest.mark.usefixtures("restarted_worker", "clock")
+def test_a_worker_killed_while_its_run_holds_a_slot_leaks_no_slot(client, auth, tmp_path):
+    # Given a limit of one, and runs whose step kills its worker process the first time
+    steps = [{"type": "task", "name": "crash", "handler": "crash_once", "config": {}}]
+    crashes = tmp_path / "crashes"
+    crashes.mkdir()
+    steps[0]["config"]["dir"] = str(crashes)
+    definition_id = limited(client, auth, steps, limit=1)
+
+    # When three runs go through the one slot, each killing a worker while holding it
+    with Sampler(definition_id) as sampler:
+        run_ids = [create(client, auth, definition_id, n=n) for n in range(3)]
+        for run_id in run_ids:
+            assert wait_for_run(run_id, timeout=60).status == statuses.COMPLETED
+
+    # Then each was carried on by a new worker, never two at once, and the slot is free
+    assert len([p for p in crashes.iterdir() if p.name != "calls"]) == 3
+    assert len(list(tmp_path.glob("worker*.log"))) >= 4
+    assert sampler.most() == 1 and sampler.violations == []
+    assert slot_counts(definition_id) == {"": 0}
+    assert_invariants(run_ids, expect=lambda run: {statuses.COMPLETED})
+
+
+def test_a_run_inserted_without_its_key_takes_it_from_its_input_when_started(workspace, worker):
+    # Given runs inserted without a key, as a schedule's fire inserts them
+    definition = WorkflowDefinition.create(
+        id=new_id("wfdef"),
+        workspace=workspace[0],
+        name="fired",
+        version="1",
+        steps=sleepy(0),
+        concurrency={"limit": 1, "key": "{{input.customerId}}"},
+    )
+    keyed, keyless = insert_run(definition, {"customerId": "c1"}), insert_run(definition, {})
+
+    # When they are started
+    start_run.send(keyed.id)
+    start_run.send(keyless.id)
+
+    # Then each counted under its key: the input's, or "" when the input has none
+    assert wait_for_run(keyed.id).status == statuses.COMPLETED
+    assert wait_for_run(keyless.id).status == statuses.COMPLETED
+    assert WorkflowRun.get_by_id(keyed.id).concurrency_key == "c1"
+    assert WorkflowRun.get_by_id(keyless.id).concurrency_key == ""
+    assert slot_counts(definition.id) == {"c1": 0, "": 0}
