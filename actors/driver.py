@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import peewee
 
-from actors import leases, recording
+from actors import leases, queueing, recording
 from actors.attempts import OUTAGES, run_attempt, step_error, unstored
 from actors.steps import (
     Outcome,
@@ -29,6 +29,7 @@ from actors.steps.timeout import STEP_TIME_LIMIT_MS
 from models import config, statuses
 from models.approvals import request_for
 from models.base import utcnow
+from models.concurrency import NoFreeSlot
 from models.definitions import definition_steps
 from models.errors import RunConflict
 from models.leases import lease_still_held, release_lease
@@ -58,6 +59,8 @@ def start(run_id: str, hand_off: HandOff) -> None:
     if run is None or run.status != statuses.PENDING:
         logger.info("start_run %s dropped: run is %s", run_id, run and run.status)
         return
+    if not queueing.its_turn(run):
+        return
     steps = definition_steps(run.definition_id)
     index = run.current_step_index or 0  # a rerun starts at the step it was made from
     step = steps[index]
@@ -67,6 +70,9 @@ def start(run_id: str, hand_off: HandOff) -> None:
     change.hold(leases.lease_end(change.now))
     try:
         change.commit()
+    except NoFreeSlot:
+        queueing.queue(run)
+        return
     except RunConflict:
         logger.info("start_run %s dropped: the run moved meanwhile", run_id)
         return

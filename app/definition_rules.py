@@ -15,9 +15,15 @@ from actors.steps.step_type import COMMON_FIELDS
 from models.validation import Fields, Problems
 
 #: Fields of the definition itself.
-DEFINITION_FIELDS = frozenset({"name", "version", "description", "steps"})
+DEFINITION_FIELDS = frozenset({"name", "version", "description", "steps", "concurrency"})
 
 MAX_STEPS = 500
+
+#: Members of `concurrency` (SPEC section 9), and the range of its `limit`.
+CONCURRENCY_FIELDS = frozenset({"limit", "key"})
+MAX_CONCURRENCY = 10_000
+#: Most characters of a concurrency key's template.
+MAX_KEY_TEMPLATE = 500
 
 
 def check_definition(body: dict[str, Any], problems: Problems) -> None:
@@ -27,6 +33,9 @@ def check_definition(body: dict[str, Any], problems: Problems) -> None:
     fields.string("name", max_length=200)
     fields.string("version", max_length=50)
     fields.string("description", min_length=0, max_length=1000, required=False)
+    limits = fields.object("concurrency", required=False)
+    if limits is not None:
+        _check_concurrency(Fields(problems, limits, "concurrency."))
     steps = body.get("steps")
     if "steps" not in body:
         problems.add("steps", "is required")
@@ -36,6 +45,14 @@ def check_definition(body: dict[str, Any], problems: Problems) -> None:
         problems.add("steps", f"must have between 1 and {MAX_STEPS} steps")
     else:
         _check_steps(steps, problems)
+
+
+def _check_concurrency(fields: Fields) -> None:
+    """`{limit (1..10000), key?}`: the key a template over the input, such as
+    `"{{input.customerId}}"`."""
+    fields.only(CONCURRENCY_FIELDS)
+    fields.integer("limit", minimum=1, maximum=MAX_CONCURRENCY)
+    fields.string("key", max_length=MAX_KEY_TEMPLATE, required=False)
 
 
 def _check_steps(steps: list[Any], problems: Problems) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from actors.concurrency_keys import KeyUnrendered, concurrency_key
 from app.errors import NotFound
 from app.lookup import find_in_workspace
 from models.definitions import Definition, WorkflowDefinition, definition_by_id
@@ -13,6 +14,7 @@ from models.ids import is_id
 from models.operations import redrive_at
 from models.reruns import StartingPoint, insert_rerun
 from models.runs import WorkflowRun, insert_run, run_by_idempotency_key, run_in_workspace
+from models.validation import Problems
 from models.workspaces import Workspace
 
 
@@ -27,9 +29,15 @@ def create_run(
     With an idempotency key already used in this workspace, nothing is inserted and the
     existing run is returned, also when two requests with one key race.
     No event is written: the run's version counts its events, and WORKFLOW_STARTED is first.
+    An input that gives the definition's concurrency key no value raises `InvalidFields`.
     """
+    problems = Problems()
+    key = key_of_run(definition, run_input, problems, "input")
+    problems.raise_if_any()
     # The clock re-sends start_run if the run is still PENDING at `redrive_at()`.
-    run = insert_run(workspace.id, definition.id, run_input, idempotency_key, redrive_at())
+    run = insert_run(
+        workspace.id, definition.id, run_input, idempotency_key, redrive_at(), concurrency_key=key
+    )
     if run is None:
         return run_by_idempotency_key(workspace.id, idempotency_key), False
     # Name and version for the answer, without a query.
@@ -65,6 +73,18 @@ def run_with_key(workspace: Workspace, idempotency_key: str | None) -> WorkflowR
     try:
         return run_by_idempotency_key(workspace.id, idempotency_key)
     except WorkflowRun.DoesNotExist:
+        return None
+
+
+def key_of_run(
+    definition: Definition, run_input: dict[str, Any], problems: Problems, field: str
+) -> str | None:
+    """The concurrency key of a new run (None without a limit); a problem of `field` when the
+    input gives the key no value."""
+    try:
+        return concurrency_key(definition.concurrency, run_input)
+    except KeyUnrendered as exc:
+        problems.add(field, str(exc))
         return None
 
 

@@ -71,6 +71,7 @@ def definition(d: WorkflowDefinition) -> dict[str, Any]:
         "version": d.version,
         "description": d.description,
         "steps": d.steps,
+        "concurrency": d.concurrency,
         "createdAt": created_at,
         "updatedAt": created_at,
     }
@@ -99,6 +100,7 @@ def run(r: WorkflowRun) -> dict[str, Any]:
         "idempotencyKey": r.idempotency_key,
         "scheduleId": r.schedule_id,
         "pausedReason": r.paused_reason,
+        "queuedReason": r.queued_reason,
         "version": r.version,
         "createdAt": timestamp(r.created_at),
         "updatedAt": timestamp(r.updated_at),

@@ -20,6 +20,9 @@ check each run:
   at that step run's attempt), decided, or closed (undecided, `closed_at` set, not awaited).
 - `paused`: a PAUSED run says why (approval or manual) and no other run does; a run a user
   paused holds no timer and starts no step until it is unpaused.
+- `concurrency`: a run of a limited definition holds a slot exactly while it is started and
+  not final (only a PENDING run is queued); per definition and key, no more than `limit` runs
+  hold one, and the key's slot count (`concurrency_slot.active`) equals them.
 
 The reads run in one REPEATABLE READ transaction, so they see one moment of a busy database.
 """
@@ -49,6 +52,7 @@ RULES = (
     "state",
     "approvals",
     "paused",
+    "concurrency",
 )
 
 #: Statuses in which nothing happens to a run without a timer or a command.
@@ -108,7 +112,7 @@ def check(
     """
     ids = None if run_ids is None else sorted(set(run_ids))
     runs, step_runs, events, approvals = _load(ids)
-    violations = []
+    violations = _concurrency_problems(ids)
     if ids is not None:
         missing = set(ids) - {run.id for run in runs}
         violations += [Violation(run_id, "status", "no such run") for run_id in sorted(missing)]
@@ -121,6 +125,44 @@ def check(
             Violation(run.id, "approvals", problem)
             for problem in _approval_problems(approvals.get(run.id, []))
         ]
+    return violations
+
+
+def _concurrency_problems(ids: list[str] | None) -> list[Violation]:
+    """The `concurrency` rule, over every key of the definitions of the runs named."""
+    only = (
+        ""
+        if ids is None
+        else " WHERE d.id IN (SELECT definition_id FROM workflow_run WHERE id = ANY(%s))"
+    )
+    params = () if ids is None else (ids,)
+    opened = db.connect(reuse_if_open=True)
+    try:
+        with db.atomic():
+            db.execute_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            keys = db.execute_sql(_SLOT_COUNTS + only, params).fetchall()
+            runs = db.execute_sql(_LIMITED_RUNS + only, params).fetchall()
+    finally:
+        if opened:
+            db.close()
+    violations = []
+    for definition_id, key, limit, holders, active in keys:
+        at = f"{definition_id}[{key!r}]"
+        if holders > limit:
+            violations.append(
+                Violation(at, "concurrency", f"{holders} runs hold a slot, limit {limit}")
+            )
+        if holders != active:
+            violations.append(
+                Violation(at, "concurrency", f"slot count {active} but {holders} runs hold one")
+            )
+    for run_id, status, holds_slot, started, queued_reason in runs:
+        should = status in statuses.LIVE_RUN_STATUSES and started
+        if holds_slot != should:
+            held = "holds" if holds_slot else "does not hold"
+            violations.append(Violation(run_id, "concurrency", f"{status} and {held} a slot"))
+        if queued_reason is not None and status != statuses.PENDING:
+            violations.append(Violation(run_id, "concurrency", f"{status} but queued"))
     return violations
 
 
@@ -172,6 +214,21 @@ _RUNS = (
 _STEP_RUNS = (
     "SELECT run_id, id, step_index, step_name, step_type, status, attempt, output, state_updates"
     " FROM step_run"
+)
+#: Per definition and key: the limit, the runs holding a slot, and the key's slot count.
+_SLOT_COUNTS = (
+    "SELECT d.id, coalesce(h.key, s.key), (d.concurrency->>'limit')::int,"
+    " coalesce(h.holders, 0), coalesce(s.active, 0)"
+    " FROM (SELECT definition_id, concurrency_key AS key, count(*) AS holders"
+    "  FROM workflow_run WHERE holds_slot GROUP BY 1, 2) AS h"
+    " FULL JOIN concurrency_slot s ON s.definition_id = h.definition_id AND s.key = h.key"
+    " JOIN workflow_definition d ON d.id = coalesce(h.definition_id, s.definition_id)"
+)
+#: The runs of limited definitions, and whether each holds a slot.
+_LIMITED_RUNS = (
+    "SELECT r.id, r.status, r.holds_slot, r.started_at IS NOT NULL, r.queued_reason"
+    " FROM workflow_run r JOIN workflow_definition d ON d.id = r.definition_id"
+    " AND d.concurrency IS NOT NULL"
 )
 #: Events in the order they were written: a change's `created_at` is taken after the version
 #: it fences on was committed, and one change's ids increase.

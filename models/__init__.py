@@ -1,6 +1,7 @@
 """Stevora's data layer: tables, the state machine, transitions and migrations."""
 
 from models.approvals import ApprovalRequest
+from models.concurrency import ConcurrencySlot
 from models.definitions import WorkflowDefinition
 from models.llm_calls import LlmCall
 from models.runs import RunEvent, StepRun, WorkflowRun
@@ -23,12 +24,14 @@ TABLES = (
     WebhookDelivery,
     WebhookAttempt,
     Schedule,
+    ConcurrencySlot,
 )
 
 __all__ = [
     "TABLES",
     "ApiKey",
     "ApprovalRequest",
+    "ConcurrencySlot",
     "LlmCall",
     "RunEvent",
     "Schedule",

@@ -24,6 +24,8 @@ class WorkflowDefinition(BaseModel):
     version = peewee.CharField(max_length=50)
     description = peewee.TextField(null=True)
     steps = peewee.JSONField()
+    #: `{limit, key?}` (SPEC section 9), or None: runs of the definition are not limited.
+    concurrency = peewee.JSONField(null=True)
     created_at = peewee.DateTimeField(default=utcnow)
 
     class Meta:
@@ -43,6 +45,7 @@ class Definition:
     name: str
     version: str
     steps: tuple[dict, ...]
+    concurrency: dict | None = None
 
 
 @functools.lru_cache(maxsize=CACHE_SIZE)
@@ -51,18 +54,19 @@ def definition_by_id(definition_id: str) -> Definition:
 
     Raises `WorkflowDefinition.DoesNotExist` when there is none (a miss is not cached).
     """
-    workspace_id, name, version, steps = (
+    workspace_id, name, version, steps, concurrency = (
         WorkflowDefinition.select(
             WorkflowDefinition.workspace,
             WorkflowDefinition.name,
             WorkflowDefinition.version,
             WorkflowDefinition.steps,
+            WorkflowDefinition.concurrency,
         )
         .where(WorkflowDefinition.id == definition_id)
         .tuples()
         .get()
     )
-    return Definition(definition_id, workspace_id, name, version, tuple(steps))
+    return Definition(definition_id, workspace_id, name, version, tuple(steps), concurrency)
 
 
 def definition_steps(definition_id: str) -> tuple[dict, ...]:
@@ -83,7 +87,12 @@ def definition_in_workspace(workspace_id: str, definition_id: str) -> WorkflowDe
 
 
 def create_definition(
-    workspace_id: str, name: str, version: str, description: str | None, steps: list[dict]
+    workspace_id: str,
+    name: str,
+    version: str,
+    description: str | None,
+    steps: list[dict],
+    concurrency: dict | None = None,
 ) -> WorkflowDefinition:
     """A new definition; raises `DefinitionExists` when the workspace has this name and
     version already."""
@@ -96,6 +105,7 @@ def create_definition(
                 version=version,
                 description=description,
                 steps=steps,
+                concurrency=concurrency,
             )
     except peewee.IntegrityError:
         raise DefinitionExists(

@@ -19,9 +19,9 @@ BULK_PAGE = 500
 
 _INSERT_HEAD = (
     "INSERT INTO workflow_run (id, workspace_id, definition_id, status, input, state,"
-    " idempotency_key, next_run_at, version, created_at, updated_at) VALUES "
+    " idempotency_key, next_run_at, concurrency_key, version, created_at, updated_at) VALUES "
 )
-_ROW = "(%s, %s, %s, %s, %s::jsonb, '{}'::jsonb, %s, %s, 0, %s, %s)"
+_ROW = "(%s, %s, %s, %s, %s::jsonb, '{}'::jsonb, %s, %s, %s, 0, %s, %s)"
 _INSERT_TAIL = " ON CONFLICT (workspace_id, idempotency_key) DO NOTHING RETURNING id"
 
 
@@ -30,6 +30,8 @@ class NewRun:
     definition_id: str
     input: dict[str, Any]
     idempotency_key: str | None
+    #: Its concurrency key (`models.concurrency`); None when its definition has no limit.
+    concurrency_key: str | None = None
 
 
 def insert_runs(
@@ -57,6 +59,7 @@ def insert_runs(
                 json.dumps(new_run.input),
                 key,
                 next_run_at,
+                new_run.concurrency_key,
                 now,
                 now,
             )

@@ -57,6 +57,12 @@ class WorkflowRun(BaseModel):
     #: True for runs created before their step runs said what they merged into state
     #: (migration 0011): their state at each step is not known. None for every other run.
     legacy_history = peewee.BooleanField(null=True)
+    #: The run's concurrency key (`models.concurrency`); None when its definition has no limit.
+    concurrency_key = peewee.TextField(null=True)
+    #: Why a PENDING run is not started yet: "concurrency" (no slot free), or None.
+    queued_reason = peewee.CharField(max_length=20, null=True)
+    #: True from the run's move to RUNNING until its move to a final status, when limited.
+    holds_slot = peewee.BooleanField(default=False)
     #: Optimistic-lock counter: one more for every event the run records.
     version = peewee.IntegerField(default=0)
     created_at = peewee.DateTimeField(default=utcnow)
@@ -149,8 +155,8 @@ def run_in_workspace(workspace_id: str, run_id: str) -> WorkflowRun | None:
 #: The insert every new run makes: plain SQL on this hot path, like `run_by_id`.
 _INSERT_RUN = (
     "INSERT INTO workflow_run (id, workspace_id, definition_id, status, input, state,"
-    " idempotency_key, schedule_id, next_run_at, version, created_at, updated_at)"
-    " VALUES (%s, %s, %s, %s, %s::jsonb, '{}'::jsonb, %s, %s, %s, 0, %s, %s)"
+    " idempotency_key, schedule_id, next_run_at, concurrency_key, version, created_at,"
+    " updated_at) VALUES (%s, %s, %s, %s, %s::jsonb, '{}'::jsonb, %s, %s, %s, %s, 0, %s, %s)"
     " ON CONFLICT (workspace_id, idempotency_key) DO NOTHING RETURNING *"
 )
 
@@ -162,6 +168,7 @@ def insert_run(
     idempotency_key: str | None,
     next_run_at: datetime.datetime,
     schedule_id: str | None = None,
+    concurrency_key: str | None = None,
 ) -> WorkflowRun | None:
     """Insert a PENDING run; None when the workspace has a run with this idempotency key.
 
@@ -182,6 +189,7 @@ def insert_run(
         idempotency_key,
         schedule_id,
         next_run_at,
+        concurrency_key,
         now,
         now,
     )

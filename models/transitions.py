@@ -16,7 +16,7 @@ from typing import Any
 
 import peewee
 
-from models import prepared, statuses, webhooks
+from models import concurrency, prepared, statuses, webhooks
 from models.base import utcnow
 from models.db import db
 from models.errors import IllegalTransition, RunConflict
@@ -65,6 +65,10 @@ class RunChange:
         self._events: list[dict[str, Any]] = []
         self._writes: list[Callable[[], None]] = []
         self._keep_lease = False
+        #: Slots this change takes (+1) or gives back (-1): a limited run's start or end.
+        self._slots = 0
+        #: The queued run a slot was left free for, once committed (`models.concurrency`).
+        self.slot_left_for: str | None = None
 
     def move(
         self,
@@ -107,11 +111,26 @@ class RunChange:
             self._fields[_RUN_STAMPS[status]] = self.now
         if status in statuses.FINAL_RUN_STATUSES:
             self._fields["next_run_at"] = None
+        if self.run.concurrency_key is not None:
+            self._count_slot(status)
         self.status = status
         self.update(**fields)
         if event_type is None:
             return self
         return self.event(event_type, payload, step_run=step_run)
+
+    def _count_slot(self, status: str) -> None:
+        """A limited run holds a slot while started and not final: it takes one moving to
+        RUNNING without one (started, or a FAILED run retried), gives it back when final."""
+        if self.status == statuses.PENDING:
+            self._fields["queued_reason"] = None  # a run leaving PENDING waits in no queue
+        holds = self._fields.get("holds_slot", self.run.holds_slot)
+        if status == statuses.RUNNING and not holds:
+            self._slots += 1
+            self._fields["holds_slot"] = True
+        elif status in statuses.FINAL_RUN_STATUSES and holds:
+            self._slots -= 1
+            self._fields["holds_slot"] = False
 
     def update(self, **fields: Any) -> RunChange:
         """Set run columns that are not the status (state, current step, timers...)."""
@@ -303,6 +322,9 @@ class RunChange:
             # The outbox: deliveries commit with the events they announce, or not at all.
             output = fields.get("output")
             writes = [*writes, webhooks.outbox_write(self.run, self.status, announced, output)]
+        if self._slots:
+            # After the fenced update: a change that lost the race never touches a slot.
+            writes = [*writes, self._slot_write]
         if writes:
             with db.atomic():
                 self._apply(statement, sql.params, expected)
@@ -312,7 +334,17 @@ class RunChange:
             self._apply(statement, sql.params, expected)
         for name, value in fields.items():
             setattr(self.run, name, value)
+        if self.slot_left_for is not None:
+            concurrency.its_turn(self.slot_left_for)
         return self.run
+
+    def _slot_write(self) -> None:
+        """Take the run's slot (`NoFreeSlot` when none is free: nothing of the change is
+        written) or give it back, in the change's transaction."""
+        if self._slots > 0:
+            self.slot_left_for = concurrency.take_slot(self.run)
+        else:
+            self.slot_left_for = concurrency.free_slot(self.run)
 
     def _apply(self, statement: str, params: list[Any], expected: int) -> None:
         if prepared.execute(statement, params).fetchone()[0] != 1:
@@ -328,6 +360,7 @@ _CASTS = {
     peewee.DecimalField: "numeric",
     peewee.JSONField: "jsonb",
     peewee.ForeignKeyField: "text",
+    peewee.BooleanField: "boolean",
 }
 
 

@@ -88,9 +88,11 @@ def test_a_definition_with_every_step_type_is_created(client, auth, workspace):
         "version",
         "description",
         "steps",
+        "concurrency",
         "createdAt",
         "updatedAt",
     }
+    assert data["concurrency"] is None
     assert data["id"].startswith("wfdef_") and data["workspaceId"] == workspace[0].id
     assert data["steps"] == ALL_TYPES and data["description"] == "adds things up"
     assert TIMESTAMP.match(data["createdAt"])

@@ -42,6 +42,7 @@ RUN_FIELDS = {
     "idempotencyKey",
     "scheduleId",
     "pausedReason",
+    "queuedReason",
     "version",
     "createdAt",
     "updatedAt",

@@ -32,8 +32,9 @@ def request_schemas() -> dict[str, dict[str, Any]]:
                 "version": text(1, 50),
                 "description": text(0, 1000),
                 "steps": {"type": "array", "items": ref("Step"), "minItems": 1, "maxItems": 500},
+                "concurrency": ref("Concurrency"),
             },
-            optional=("description",),
+            optional=("description", "concurrency"),
         ),
         "CreateWorkflowRun": record(
             {

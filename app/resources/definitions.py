@@ -29,6 +29,7 @@ class Definitions:
             body["version"],
             body.get("description"),
             body["steps"],
+            body.get("concurrency"),
         )
         resp.status = falcon.HTTP_201
         resp.media = {"success": True, "data": serializers.definition(definition)}

@@ -12,6 +12,7 @@ import falcon
 
 from app import serializers
 from app.media import read_object
+from app.run_creation import key_of_run
 from models.base import utcnow
 from models.definitions import WorkflowDefinition, definition_by_id
 from models.documents import MAX_DOCUMENT_BYTES, serialized_size
@@ -59,9 +60,12 @@ def _new_run(problems: Problems, prefix: str, item: object, workspace_id: str) -
         fields.add("input", f"must be at most {MAX_DOCUMENT_BYTES} bytes as JSON")
     if definition_id is not None and not _in_workspace(definition_id, workspace_id):
         fields.add("definitionId", "names no workflow definition of this workspace")
+        return None
     if definition_id is None:
         return None
-    return NewRun(definition_id, run_input or {}, key)
+    run_input = run_input or {}
+    limited = key_of_run(definition_by_id(definition_id), run_input, problems, f"{prefix}input")
+    return NewRun(definition_id, run_input, key, limited)
 
 
 def _in_workspace(definition_id: str, workspace_id: str) -> bool:

@@ -6,6 +6,7 @@ from typing import Any
 
 from app.openapi.builders import TIMESTAMP, id_of, nullable
 from models import statuses
+from models.concurrency import QUEUED
 from models.json_schema import ANY, OBJECT, integer, record, ref, text
 
 #: The run events of SPEC section 4, in the order a run meets them.
@@ -59,6 +60,11 @@ def _run(with_step_runs: bool) -> dict[str, Any]:
             **nullable({"enum": list(statuses.PAUSED_REASONS)}),
             "description": "Why a PAUSED run is held: an approval step, or a user's pause;"
             " null when the run is not PAUSED.",
+        },
+        "queuedReason": {
+            **nullable({"enum": [QUEUED]}),
+            "description": "Why a PENDING run has not started: concurrency (its definition's "
+            "limit has no free slot); null otherwise.",
         },
         "version": {**integer(0), "description": "The optimistic-lock counter."},
         "createdAt": TIMESTAMP,
