@@ -88,16 +88,24 @@ def key_of_run(
         return None
 
 
+def definition_of_workspace(workspace_id: str, definition_id: str) -> Definition | None:
+    """The definition a new run (or schedule) names, from this process's cache when seen
+    before; None when the workspace has none with that id (or it is no definition id)."""
+    if not is_id(definition_id, "wfdef"):
+        return None
+    try:
+        definition = definition_by_id(definition_id)
+    except WorkflowDefinition.DoesNotExist:
+        return None
+    return definition if definition.workspace_id == workspace_id else None
+
+
 def find_definition(workspace: Workspace, definition_id: str) -> Definition:
-    """The definition a new run names, from this process's cache when seen before."""
-    if is_id(definition_id, "wfdef"):
-        try:
-            definition = definition_by_id(definition_id)
-        except WorkflowDefinition.DoesNotExist:
-            definition = None
-        if definition is not None and definition.workspace_id == workspace.id:
-            return definition
-    raise NotFound(f"no workflow definition with id {definition_id!r} in this workspace")
+    """The definition a new run names, or `NotFound`."""
+    definition = definition_of_workspace(workspace.id, definition_id)
+    if definition is None:
+        raise NotFound(f"no workflow definition with id {definition_id!r} in this workspace")
+    return definition
 
 
 def find_run(workspace: Workspace, run_id: str) -> WorkflowRun:

@@ -12,11 +12,9 @@ import falcon
 
 from app import serializers
 from app.media import read_object
-from app.run_creation import key_of_run
+from app.run_creation import definition_of_workspace, key_of_run
 from models.base import utcnow
-from models.definitions import WorkflowDefinition, definition_by_id
 from models.documents import MAX_DOCUMENT_BYTES, serialized_size
-from models.ids import is_id
 from models.run_batches import NewRun, insert_runs
 from models.validation import Fields, Problems
 
@@ -58,20 +56,12 @@ def _new_run(problems: Problems, prefix: str, item: object, workspace_id: str) -
     key = fields.string("idempotencyKey", max_length=255, required=False)
     if run_input is not None and serialized_size(run_input) > MAX_DOCUMENT_BYTES:
         fields.add("input", f"must be at most {MAX_DOCUMENT_BYTES} bytes as JSON")
-    if definition_id is not None and not _in_workspace(definition_id, workspace_id):
-        fields.add("definitionId", "names no workflow definition of this workspace")
-        return None
     if definition_id is None:
         return None
+    definition = definition_of_workspace(workspace_id, definition_id)
+    if definition is None:
+        fields.add("definitionId", "names no workflow definition of this workspace")
+        return None
     run_input = run_input or {}
-    limited = key_of_run(definition_by_id(definition_id), run_input, problems, f"{prefix}input")
+    limited = key_of_run(definition, run_input, problems, f"{prefix}input")
     return NewRun(definition_id, run_input, key, limited)
-
-
-def _in_workspace(definition_id: str, workspace_id: str) -> bool:
-    if not is_id(definition_id, "wfdef"):
-        return False
-    try:
-        return definition_by_id(definition_id).workspace_id == workspace_id
-    except WorkflowDefinition.DoesNotExist:
-        return False

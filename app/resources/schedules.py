@@ -19,10 +19,9 @@ from app.errors import PayloadTooLarge
 from app.lookup import find_in_workspace
 from app.media import read_no_fields, read_object
 from app.pagination import Page, paginate
-from models.definitions import definition_in_workspace
+from app.run_creation import definition_of_workspace
 from models.documents import MAX_DOCUMENT_BYTES, serialized_size
 from models.fire_times import MIN_INTERVAL_MS, Timing, cron_problem, time_zones
-from models.ids import is_id
 from models.schedules import (
     OVERLAPS,
     SKIP,
@@ -103,7 +102,7 @@ def _read_schedule(
         timezone = None
     if cron is not None and (problem := cron_problem(cron, timezone or "UTC")) is not None:
         fields.add("cron", problem)
-    if definition_id is not None and not _in_workspace(workspace, definition_id):
+    if definition_id is not None and definition_of_workspace(workspace.id, definition_id) is None:
         fields.add("definitionId", "names no workflow definition of this workspace")
     problems.raise_if_any("the schedule is invalid")
     run_input = run_input if run_input is not None else {}
@@ -121,13 +120,6 @@ def _one_of_cron_and_interval(fields: Fields) -> None:
     elif len(given) == 2:
         fields.add("cron", "must not be given with intervalMs")
         fields.add("intervalMs", "must not be given with cron")
-
-
-def _in_workspace(workspace: Workspace, definition_id: str) -> bool:
-    return (
-        is_id(definition_id, "wfdef")
-        and definition_in_workspace(workspace.id, definition_id) is not None
-    )
 
 
 def _find(req: falcon.Request, schedule_id: str) -> Schedule:
