@@ -132,7 +132,9 @@ class Fields:
             return None
         moment = moment_of(value) if isinstance(value, str) else None
         if moment is None:
-            return self._bad(name, "must be an ISO-8601 timestamp, e.g. 2026-11-28T21:40:32Z")
+            return self._bad(
+                name, "must be an ISO-8601 timestamp or date, e.g. 2026-11-28T21:40:32Z"
+            )
         return moment
 
     def object(self, name: str, *, required: bool = True) -> dict | None:
