@@ -14,7 +14,7 @@ from actors.steps import signal_refusal
 from app import serializers
 from app.commands import publish_step, publish_wake
 from app.errors import PayloadTooLarge
-from app.media import read_object
+from app.media import read_no_fields, read_object
 from app.run_creation import find_run
 from models.documents import MAX_DOCUMENT_BYTES, serialized_size
 from models.operations import cancel_run, resume_run, retry_run
@@ -33,7 +33,7 @@ class RunOperations:
 
     def on_post_cancel(self, req: falcon.Request, resp: falcon.Response, run_id: str) -> None:
         """200 with the run CANCELLED, from PENDING, RUNNING, WAITING or PAUSED."""
-        _no_body(req)
+        read_no_fields(req)
         run = find_run(req.context.workspace, run_id)
         cancelled = cancel_run(run.id)
         cancelled.definition = run.definition  # name and version for the answer
@@ -58,7 +58,7 @@ class RunOperations:
 
     def on_post_retry(self, req: falcon.Request, resp: falcon.Response, run_id: str) -> None:
         """200 with a FAILED run RUNNING again from the failed step, its state kept."""
-        _no_body(req)
+        read_no_fields(req)
         run = find_run(req.context.workspace, run_id)
         step_run = retry_run(run)
         publish_step(self.broker, step_run)
@@ -66,7 +66,7 @@ class RunOperations:
 
     def on_post_pause(self, req: falcon.Request, resp: falcon.Response, run_id: str) -> None:
         """200 with the run PAUSED (`pausedReason` manual), from PENDING, RUNNING or WAITING."""
-        _no_body(req)
+        read_no_fields(req)
         run = find_run(req.context.workspace, run_id)
         paused = pause_run(run.id)
         paused.definition = run.definition
@@ -74,18 +74,10 @@ class RunOperations:
 
     def on_post_unpause(self, req: falcon.Request, resp: falcon.Response, run_id: str) -> None:
         """200 with a manually paused run back where it was: PENDING, RUNNING or WAITING."""
-        _no_body(req)
+        read_no_fields(req)
         run = find_run(req.context.workspace, run_id)
         unpaused, wake = unpause_run(run.id)
         if wake is not None:
             publish_wake(self.broker, wake)
         unpaused.definition = run.definition
         resp.media = {"success": True, "data": serializers.run(unpaused)}
-
-
-def _no_body(req: falcon.Request) -> None:
-    """These calls take no parameters: no body, or `{}`; any member is 400."""
-    body = read_object(req, required=False)
-    problems = Problems()
-    Fields(problems, body).only(())
-    problems.raise_if_any("this call takes no body fields")
