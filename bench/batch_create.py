@@ -14,8 +14,6 @@ p50 / p99 of one call.
 from __future__ import annotations
 
 import argparse
-import math
-import os
 import sys
 import threading
 import time
@@ -25,7 +23,14 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from throughput import BenchFailed, _check_reachable, _create_definition, _new_workspace_key
+from throughput import (
+    BenchFailed,
+    _check_reachable,
+    _create_definition,
+    api_key_of,
+    api_parser,
+    percentile,
+)
 
 
 def main() -> int:
@@ -33,7 +38,7 @@ def main() -> int:
     base = args.url.rstrip("/")
     try:
         _check_reachable(base)
-        api_key = args.api_key or os.environ.get("STEVORA_API_KEY") or _new_workspace_key()
+        api_key = api_key_of(args)
         session = requests.Session()
         session.headers["x-api-key"] = api_key
         definition_id = _create_definition(session, base, 1)
@@ -88,19 +93,13 @@ def _send(base: str, api_key: str, path: str, calls: list[list[dict]], concurren
 
 
 def _report(runs: int, seconds: float, durations: list[float]) -> None:
-    ordered = sorted(durations)
-
-    def at(share: float) -> float:
-        return ordered[min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1)]
-
     print(f"  accepted: {runs / seconds:,.0f} runs/s ({seconds:.2f} s)")
-    print(f"  one call: p50 {at(0.5):.1f} ms, p99 {at(0.99):.1f} ms")
+    p50, p99 = percentile(durations, 50), percentile(durations, 99)
+    print(f"  one call: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default="http://127.0.0.1:8000")
-    parser.add_argument("--api-key", help="an API key (default: a new workspace's)")
+    parser = api_parser(__doc__)
     parser.add_argument("--runs", type=int, default=4000)
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=4)

@@ -15,7 +15,6 @@ within 25% of phase 2.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -27,8 +26,9 @@ from throughput import (
     _call,
     _check_reachable,
     _create_definition,
-    _new_workspace_key,
     _session,
+    api_key_of,
+    api_parser,
 )
 
 
@@ -37,7 +37,7 @@ def main() -> int:
     base = args.url.rstrip("/")
     try:
         _check_reachable(base)
-        api_key = args.api_key or os.environ.get("STEVORA_API_KEY") or _new_workspace_key()
+        api_key = api_key_of(args)
         session = _session(api_key)
         steps = [
             {"type": "task", "name": f"step-{i}", "handler": "sleepy", "config": {"seconds": s}}
@@ -109,9 +109,7 @@ def _until_final(session, base: str, run_id: str, timeout: float = 300) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default="http://127.0.0.1:8000")
-    parser.add_argument("--api-key", help="an API key (default: a new workspace's)")
+    parser = api_parser(__doc__)
     parser.add_argument("--runs", type=int, default=500)
     parser.add_argument("--limit", type=int, default=5)
     parser.add_argument("--step-seconds", type=float, default=0.02)

@@ -52,7 +52,7 @@ def main() -> int:
     base = args.url.rstrip("/")
     try:
         _check_reachable(base)
-        api_key = args.api_key or os.environ.get("STEVORA_API_KEY") or _new_workspace_key()
+        api_key = api_key_of(args)
         phases = [args.steps] if args.steps == 1 else [args.steps, 1]
         for steps in phases:
             print(f"\n{args.runs} runs of {steps} noop step(s), {args.concurrency} client threads")
@@ -341,12 +341,23 @@ def _report_latency(latencies: list[float], label: str) -> None:
     )
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def api_parser(doc: str) -> argparse.ArgumentParser:
+    """The arguments every benchmark of a running API takes: where it is, and a key."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:8000", help="the API's base URL")
     parser.add_argument(
         "--api-key", help="an API key (default: env STEVORA_API_KEY, else a new workspace)"
     )
+    return parser
+
+
+def api_key_of(args: argparse.Namespace) -> str:
+    """The key `--api-key` gives, else `STEVORA_API_KEY`'s, else a new workspace's."""
+    return args.api_key or os.environ.get("STEVORA_API_KEY") or _new_workspace_key()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = api_parser(__doc__)
     parser.add_argument("--runs", type=_positive, default=500, help="runs per phase")
     parser.add_argument("--steps", type=_positive, default=10, help="noop steps per run")
     parser.add_argument("--concurrency", type=_positive, default=8, help="client threads")
